@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Create .venv with the exact dependency versions of requirements.lock and install Panier.
+# Safe to re-run. Needs Python 3.11+ and access to the Python package index.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=""
+for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+  if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 &&
+     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    python=$candidate
+    break
+  fi
+done
+if [ -z "$python" ]; then
+  echo "setup: Python 3.11 or newer is required (set PYTHON=/path/to/python3.11)" >&2
+  exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $("$python" --version)"
+  "$python" -m venv .venv
+fi
+echo "setup: installing pinned dependencies from requirements.lock"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  --require-hashes --no-deps -r requirements.lock
+.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  --no-deps --no-build-isolation --editable .
+echo "setup: done; activate with: . .venv/bin/activate"

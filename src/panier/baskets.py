@@ -1,0 +1,101 @@
+"""Baskets (the items of each invoice) and the time windows they are split into."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from panier import schema as S
+from panier.config import WindowParams
+
+
+@dataclass(frozen=True)
+class Baskets:
+    """Transactions as a sparse 0/1 matrix: one row per basket, one column per item.
+
+    ``items`` holds the item code of each column, sorted; ``matrix`` is CSR with sorted
+    column indices, so row ``i``'s items are ``items[matrix.indices[indptr[i]:indptr[i+1]]]``.
+    """
+
+    items: np.ndarray
+    matrix: sparse.csr_matrix
+
+    @property
+    def n_baskets(self) -> int:
+        return self.matrix.shape[0]
+
+    def item_counts(self) -> np.ndarray:
+        """Number of baskets holding each item, aligned with ``items``."""
+        return np.diff(self.matrix.tocsc().indptr)
+
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.matrix.indptr)
+
+    def as_lists(self) -> list[list[str]]:
+        indptr, indices = self.matrix.indptr, self.matrix.indices
+        return [list(self.items[indices[a:b]]) for a, b in itertools.pairwise(indptr)]
+
+
+def _from_codes(basket_of_line: np.ndarray, codes: pd.Series, n_baskets: int) -> Baskets:
+    items, columns = np.unique(codes.to_numpy(dtype=str), return_inverse=True)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(columns), dtype=bool), (basket_of_line, columns)),
+        shape=(n_baskets, len(items)),
+    )
+    matrix.sum_duplicates()  # an item listed twice on one invoice is still one item
+    matrix.sort_indices()
+    return Baskets(items.astype(object), matrix)
+
+
+def baskets_from_lines(lines: pd.DataFrame) -> Baskets:
+    """One basket per invoice of a canonical line-item table, in invoice order."""
+    basket_of_line, _ = pd.factorize(lines[S.INVOICE], sort=True)
+    n_baskets = int(basket_of_line.max()) + 1 if len(lines) else 0
+    return _from_codes(basket_of_line, lines[S.ITEM], n_baskets)
+
+
+def baskets_from_lists(transactions: Iterable[Sequence[str]]) -> Baskets:
+    """Baskets from an iterable of item lists (one list per basket, duplicates ignored)."""
+    rows, codes = [], []
+    n_baskets = 0
+    for n_baskets, basket in enumerate(transactions, start=1):
+        rows.extend([n_baskets - 1] * len(basket))
+        codes.extend(basket)
+    return _from_codes(np.asarray(rows, dtype=np.int64), pd.Series(codes, dtype=str), n_baskets)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Validated line items split by invoice time: train < holdout < current."""
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    current: pd.DataFrame
+    holdout_start: pd.Timestamp
+    current_start: pd.Timestamp
+
+
+def split_windows(lines: pd.DataFrame, params: WindowParams) -> Windows:
+    """Split by each invoice's first timestamp, counted back from the newest one, so that an
+    invoice never straddles two windows."""
+    if lines.empty:
+        raise ValueError("cannot split an empty table into time windows")
+    invoice_time = lines.groupby(S.INVOICE)[S.TIMESTAMP].transform("min")
+    end = invoice_time.max()
+    current_start = end - pd.Timedelta(days=params.current_days)
+    holdout_start = current_start - pd.Timedelta(days=params.holdout_days)
+    is_current = invoice_time > current_start
+    is_holdout = ~is_current & (invoice_time > holdout_start)
+    is_train = ~is_current & ~is_holdout
+    return Windows(
+        train=lines.loc[is_train].reset_index(drop=True),
+        holdout=lines.loc[is_holdout].reset_index(drop=True),
+        current=lines.loc[is_current].reset_index(drop=True),
+        holdout_start=holdout_start,
+        current_start=current_start,
+    )

@@ -1,0 +1,21 @@
+"""Where each stage reads and writes, relative to the repository root.
+
+``dvc.yaml`` declares the same paths; ``tests/test_dvc_yaml.py`` keeps the two in step.
+"""
+
+from pathlib import Path
+
+RAW_LINES = Path("data/raw/line_items.parquet")
+CLEAN_LINES = Path("data/validated/clean.parquet")
+REJECTED_LINES = Path("data/validated/rejected.parquet")
+
+RULES = Path("models/rules.parquet")
+ITEMS = Path("models/items.parquet")
+MODEL_CARD = Path("models/model_card.json")
+
+VALIDATION_METRICS = Path("metrics/validation.json")
+TRAIN_METRICS = Path("metrics/train.json")
+EVALUATE_METRICS = Path("metrics/evaluate.json")
+DRIFT_METRICS = Path("metrics/drift.json")
+METRICS_BY_K_PLOT = Path("metrics/plots/metrics_by_k.csv")
+RULES_PLOT = Path("metrics/plots/rules.csv")

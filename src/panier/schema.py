@@ -1,0 +1,31 @@
+"""The canonical line-item table: one row per product on an invoice.
+
+Every source is mapped onto these columns before validation; every stage after
+validation reads them with these types.
+"""
+
+from __future__ import annotations
+
+INVOICE = "invoice_id"
+TIMESTAMP = "timestamp"
+CUSTOMER = "customer_id"
+COUNTRY = "country"
+ITEM = "item_code"
+DESCRIPTION = "description"
+QUANTITY = "quantity"
+PRICE = "unit_price"
+
+# Column -> pandas dtype after validation, in canonical order.
+DTYPES: dict[str, str] = {
+    INVOICE: "str",
+    TIMESTAMP: "datetime64[ns]",
+    CUSTOMER: "str",
+    COUNTRY: "str",
+    ITEM: "str",
+    DESCRIPTION: "str",
+    QUANTITY: "int64",
+    PRICE: "float64",
+}
+COLUMNS: list[str] = list(DTYPES)
+REQUIRED: list[str] = [INVOICE, TIMESTAMP, ITEM, QUANTITY, PRICE]
+OPTIONAL: list[str] = [c for c in COLUMNS if c not in REQUIRED]

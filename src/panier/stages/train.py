@@ -1,0 +1,39 @@
+"""Stage ``train``: mine association rules from the training window's baskets."""
+
+import logging
+
+from panier import io, paths
+from panier.baskets import baskets_from_lines, split_windows
+from panier.config import load_params
+from panier.errors import DataError
+from panier.mining import association_rules, frequent_itemsets, min_count
+from panier.model import describe_items, model_card
+from panier.stages._runner import run_stage
+
+log = logging.getLogger("panier")
+
+
+def main() -> None:
+    params = load_params()
+    lines = io.read_parquet(paths.CLEAN_LINES)
+    train = split_windows(lines, params.windows).train
+    if train.empty:
+        raise DataError(f"{paths.CLEAN_LINES}: the training window is empty; shorten "
+                        "windows.current_days or windows.holdout_days in params.yaml")
+    baskets = baskets_from_lines(train)
+    cfg = params.train
+    log.info("%s baskets, %s items; support >= %d baskets, confidence >= %s",
+             f"{baskets.n_baskets:,}", f"{len(baskets.items):,}",
+             min_count(cfg.min_support, baskets.n_baskets), cfg.min_confidence)
+    itemsets = frequent_itemsets(baskets, cfg.min_support, cfg.max_len)
+    rules = association_rules(itemsets, baskets.n_baskets, cfg.min_confidence)
+    log.info("%s frequent itemsets, %s rules", f"{len(itemsets):,}", f"{len(rules):,}")
+    card = model_card(train, baskets, itemsets, rules, params)
+    io.write_parquet(rules, paths.RULES)
+    io.write_parquet(describe_items(train, baskets), paths.ITEMS)
+    io.write_json(card, paths.MODEL_CARD)
+    io.write_json(card["counts"], paths.TRAIN_METRICS)
+
+
+if __name__ == "__main__":
+    run_stage("train", main)
