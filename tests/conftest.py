@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -100,3 +104,68 @@ def pipeline_repo(tmp_path: Path) -> Callable[..., Path]:
         return make_pipeline_repo(tmp_path, params, name)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto) on 127.0.0.1; yields its endpoint URL.
+
+    Credentials are fake but required by the S3 clients: tests that use this fixture should
+    set ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (see ``s3_env``)."""
+    server = S3Server()
+    server.start()
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()
+
+
+class S3Server:
+    """A moto S3 server in a subprocess, which tests may stop and restart on the same port."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        moto = Path(sys.executable).parent / "moto_server"
+        self._process = subprocess.Popen(
+            [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"moto_server exited with {self._process.returncode}")
+            try:
+                with urllib.request.urlopen(self.endpoint, timeout=1):
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"moto_server did not answer on {self.endpoint} in {timeout} s")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+        self._process = None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                  "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture
+def s3_env(monkeypatch) -> dict[str, str]:
+    """Fake credentials for the local S3 server, set in this process's environment (and so in
+    subprocesses started with ``run``); returns them."""
+    for key, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    return dict(S3_CREDENTIALS)
