@@ -13,7 +13,7 @@ class RuleRecommender:
     """Ranks items for a basket by the best applicable rule: confidence, then lift, then
     item code (so ties break the same way every run).
 
-    Rules are indexed by their antecedent's first item, so a lookup reads only the rules
+    Rules are indexed by their antecedent's smallest item code, so a lookup reads only the rules
     that can apply, never the whole table.
     """
 

@@ -1,0 +1,69 @@
+"""dvc.yaml tells DVC the truth: every module a stage runs is a declared dependency, and the
+paths it declares are the ones the code writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from panier import paths
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINE = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+STAGES = PIPELINE["stages"]
+
+# Prints the panier source files a stage module imports (run in a clean interpreter).
+_IMPORTS = """
+import importlib, sys
+importlib.import_module(sys.argv[1])
+for name, module in sorted(sys.modules.items()):
+    path = getattr(module, "__file__", None) or ""
+    if name.startswith("panier") and not path.endswith("__init__.py"):
+        print(path)
+"""
+
+
+def _entries(stage: dict, key: str) -> list[str]:
+    """Paths of a stage's deps/outs/metrics/plots, with or without per-path options."""
+    found = []
+    for entry in stage.get(key, []):
+        found.extend(entry if isinstance(entry, dict) else [entry])
+    return found
+
+
+def _module(stage: dict) -> str:
+    return stage["cmd"].split("python -m ", 1)[1].split()[0]
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_every_imported_module_is_a_declared_dependency(name):
+    stage = STAGES[name]
+    printed = subprocess.run([sys.executable, "-c", _IMPORTS, _module(stage)], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    imported = {Path(p).resolve().relative_to(ROOT / "src").as_posix() for p in printed}
+    declared = {p.removeprefix("src/") for p in _entries(stage, "deps") if p.startswith("src/")}
+    assert imported - declared == set(), f"stage {name} imports undeclared modules"
+    assert declared - imported == set(), f"stage {name} declares modules it does not import"
+
+
+def test_declared_outputs_are_the_paths_the_code_writes():
+    declared = set()
+    for stage in STAGES.values():
+        for key in ("outs", "metrics", "plots"):
+            declared.update(_entries(stage, key))
+    in_code = {str(value) for name, value in vars(paths).items() if name.isupper()}
+    assert in_code <= declared
+
+
+def test_metrics_and_plots_stay_in_git_and_data_goes_to_the_cache():
+    for stage in STAGES.values():
+        for key in ("metrics", "plots"):
+            for entry in stage.get(key, []):
+                options = next(iter(entry.values())) if isinstance(entry, dict) else {}
+                assert options.get("cache") is False, entry
+        for entry in stage.get("outs", []):
+            assert isinstance(entry, str) or next(iter(entry.values())).get("cache", True)
