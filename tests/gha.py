@@ -17,6 +17,7 @@ The expression language covered is what these workflows use: context paths
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -139,15 +140,24 @@ def evaluate(expression: str, contexts: dict[str, Any]) -> Any:
 
 
 def _equal(left: Any, right: Any) -> bool:
-    # GitHub compares strings case-insensitively and coerces mismatched types to numbers.
+    # GitHub compares strings case-insensitively and otherwise coerces both sides to numbers:
+    # null and '' are 0, true is 1, a string that is not a number is NaN (equal to nothing).
     if isinstance(left, str) and isinstance(right, str):
         return left.lower() == right.lower()
-    if type(left) is type(right) or left is None or right is None:
-        return left == right
-    try:
-        return float(left) == float(right)
-    except (TypeError, ValueError):
-        return False
+    return _number(left) == _number(right)
+
+
+def _number(value: Any) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, bool | int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip()) if value.strip() else 0.0
+        except ValueError:
+            return math.nan
+    return math.nan
 
 
 _INTERPOLATION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
