@@ -228,10 +228,10 @@ def gather(root: Path, base: str, *, base_label: str | None = None,
     ``root`` (which must hold the branch's pipeline outputs, i.e. run ``dvc repro`` first)."""
     base_rev = base_revision(root, base, base_label)
     head_rev = workspace_revision(root, head_label)
-    head_rules = load_rules(root, head_rev)
-    if head_rules.rules is None:
+    if not (root / paths.RULES).is_file():
         raise PanierError(f"{paths.RULES} does not exist in {root}: run the pipeline first "
                           f"(dvc repro), then the report")
+    head_rules = load_rules(root, head_rev)
     data = ReportData(
         base=base_rev, head=head_rev,
         params=changes_from_dvc(params_diff(root, base_rev)),
@@ -247,9 +247,10 @@ def gather(root: Path, base: str, *, base_label: str | None = None,
     )
     if head_rev.dirty:
         data.notes.append(
-            "The workspace differs from its last commit (uncommitted changes, or committed "
-            "`dvc.lock` and metrics that a fresh `dvc repro` does not reproduce): the figures "
-            "below are those of the workspace.")
+            "The workspace differs from its last commit: changes are not committed yet, or the "
+            "committed `dvc.lock` and metrics are not what `dvc repro` makes of this code and "
+            "these params (run it and commit the results). The figures below are the "
+            "workspace's.")
     return data
 
 
@@ -507,14 +508,18 @@ def _plots_section(data: ReportData) -> str:
     if data.artifacts_url:
         lines.append(f"The interactive plots (`dvc plots diff`) are in the "
                      f"[`pr-report` artifact of this run]({data.artifacts_url}).")
-    for metric, title in (("hit_rate", "Hit rate by k"), ("ndcg", "NDCG by k")):
-        chart = metric_by_k_chart(base, head, metric, data.base.label)
-        if chart:
-            lines += ["", f"**{title}**", "", "```text", chart, "```"]
     base_rules, head_rules = (t.rules for t in data.rules)
-    histogram = confidence_histogram(base_rules, head_rules, data.base.label)
-    if histogram:
-        lines += ["", "**Rules by confidence**", "", "```text", histogram, "```"]
+    charts = [("Hit rate by k", metric_by_k_chart(base, head, "hit_rate", data.base.label)),
+              ("NDCG by k", metric_by_k_chart(base, head, "ndcg", data.base.label)),
+              ("Rules by confidence",
+               confidence_histogram(base_rules, head_rules, data.base.label))]
+    charts = [(title, chart) for title, chart in charts if chart]
+    for number, (title, chart) in enumerate(charts):
+        if number == 1:  # the first chart in view, the others one click away
+            lines += ["", "<details><summary>More plots</summary>"]
+        lines += ["", f"**{title}**", "", "```text", chart, "```"]
+    if len(charts) > 1:
+        lines += ["", "</details>"]
     return "\n".join(lines)
 
 
@@ -613,8 +618,10 @@ def _value(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        if value != 0 and abs(value) < 1e-3:
+        if value != 0 and abs(value) < 1e-5:
             return f"{value:.2e}"
+        if value != 0 and abs(value) < 1e-3:
+            return f"{value:.6f}"
         return f"{value:,.4f}" if abs(value) < 1e4 else f"{value:,.1f}"
     return _code(str(value))
 
@@ -641,8 +648,10 @@ def _delta(change: Change, arrow: bool = False) -> str:
         return "0"
     if isinstance(change.old, int) and isinstance(change.new, int):
         text = f"{delta:+,}"
-    elif abs(delta) < 1e-3:
+    elif abs(delta) < 1e-5:
         text = f"{delta:+.2e}"
+    elif abs(delta) < 1e-3:
+        text = f"{delta:+.5f}"
     else:
         text = f"{delta:+.4f}"
     rel = change.relative
