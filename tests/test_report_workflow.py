@@ -107,9 +107,10 @@ class Stage:
         github = {"repository": REPOSITORY, "server_url": "https://github.example",
                   "run_id": RUN_ID, "base_ref": "main", "head_ref": PR_BRANCH,
                   "event_name": "pull_request",
-                  "event": {"pull_request": {"number": PR_NUMBER,
-                                             "head": {"repo": {"full_name": head_repo},
-                                                      "sha": self.head_sha}}}}
+                  "event": {"pull_request": {
+                      "number": PR_NUMBER,
+                      "head": {"repo": {"full_name": head_repo}, "sha": self.head_sha,
+                               "label": f"{head_repo.split('/')[0]}:{PR_BRANCH}"}}}}
         return Job(REPORT, "report", workspace, {"github": github, "vars": variables},
                    self.actions(), base_env=self.env(workspace),
                    replace_run={"bash scripts/setup.sh": install})
@@ -178,7 +179,7 @@ def test_a_pull_request_from_a_fork_is_reported_from_the_embedded_data_and_comme
     assert (artifact / "plots" / "index.html").is_file()
     markdown = (artifact / "report.md").read_text()
     assert f"| `train.min_support` | `0.01` | `{PR_MIN_SUPPORT}` |" in markdown
-    assert "`lower-support` (" in markdown and "compared with `main` (" in markdown
+    assert "`someone:lower-support` (" in markdown and "compared with `main` (" in markdown
     assert f"https://github.example/{REPOSITORY}/actions/runs/{RUN_ID}" in markdown
     # Without the DVC remote the base's rules come from its committed plot file.
     assert "its rules were read from `metrics/plots/rules.csv`" in markdown
