@@ -169,3 +169,29 @@ def s3_env(monkeypatch) -> dict[str, str]:
     for key, value in S3_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
     return dict(S3_CREDENTIALS)
+
+
+# A pull request that lowers train.min_support: tests of the report and of its CI workflow.
+PR_BRANCH = "lower-support"
+PR_MIN_SUPPORT = 0.004  # from SMALL_PARAMS' 0.01: more rules, and evaluation metrics move
+
+
+@pytest.fixture(scope="session")
+def pr_branch_repo(tmp_path_factory) -> Path:
+    """A repository as a pull request finds it: ``main`` with the pipeline's outputs committed
+    (``dvc.lock``, metrics, plots), and the branch ``lower-support`` that lowers
+    ``train.min_support``, re-ran the pipeline and committed the results; checked out on the
+    branch, with both sides' outputs in its DVC cache. Tests must not change it."""
+    repo = make_pipeline_repo(tmp_path_factory.mktemp("pr-branch"))
+    run(["dvc", "repro"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "Pipeline outputs"], repo)
+    run(["git", "checkout", "-q", "-b", PR_BRANCH], repo)
+    params_file = repo / "params.yaml"
+    params = yaml.safe_load(params_file.read_text())
+    params["train"]["min_support"] = PR_MIN_SUPPORT
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["dvc", "repro"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", f"Lower train.min_support to {PR_MIN_SUPPORT}"], repo)
+    return repo

@@ -1,0 +1,297 @@
+"""The pull-request report (``python -m panier.report``): what a reviewer reads about a change.
+
+The first half checks the comparisons and the Markdown on small hand-made inputs; the second
+runs the report in a real git repository whose branch lowers ``train.min_support`` against a
+``main`` with committed pipeline outputs, and checks every row against the metrics files of
+both commits.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import PR_MIN_SUPPORT, ROOT, SMALL_PARAMS, run
+from panier import report as R
+from panier.revisions import Revision
+
+# ---------------------------------------------------------------------------------------------
+# Comparisons and Markdown, on hand-made inputs
+
+
+def test_a_change_is_shown_with_its_sign_and_relative_size():
+    assert R._delta(R.Change("f", "hit_rate@5", 0.2, 0.25)) == "+0.0500 (+25.0%)"
+    assert R._delta(R.Change("f", "hit_rate@5", 0.25, 0.2)) == "-0.0500 (-20.0%)"
+    assert R._delta(R.Change("f", "rules", 59, 106)) == "+47 (+79.7%)"
+    assert R._delta(R.Change("f", "rules", 0, 3)) == "+3"
+    assert R._delta(R.Change("f", "rules", 7, 7)) == "0"
+    assert R._delta(R.Change("f", "rules", None, 7)) == "new"
+    assert R._delta(R.Change("f", "rules", 7, None)) == "removed"
+
+
+def test_headline_arrows_follow_the_direction_of_improvement():
+    better = R._delta(R.Change("f", "model.hit_rate@5", 0.2, 0.3), arrow=True)
+    worse = R._delta(R.Change("f", "model.no_recommendation_share", 0.1, 0.3), arrow=True)
+    assert better.startswith("▲ +") and better.endswith(":green_circle:")
+    assert worse.startswith("▲ +") and worse.endswith(":red_circle:")
+
+
+def _rules(*rows: tuple[str, float, float]) -> pd.DataFrame:
+    return pd.DataFrame([{"rule": r, "support": s, "confidence": c, "lift": 2.0}
+                         for r, s, c in rows])
+
+
+def test_rules_gained_lost_and_changed_are_told_apart():
+    base = _rules(("a -> b", 0.1, 0.5), ("c -> d", 0.2, 0.6), ("e -> f", 0.05, 0.7))
+    head = _rules(("a -> b", 0.1, 0.5), ("c -> d", 0.2, 0.4), ("g -> h", 0.3, 0.9),
+                  ("i -> j", 0.01, 0.9))
+    changes = R.compare_rules(base, head)
+    assert changes.gained["rule"].tolist() == ["g -> h", "i -> j"]  # by support
+    assert changes.lost["rule"].tolist() == ["e -> f"]
+    moved = changes.confidence_changed
+    assert moved["rule"].tolist() == ["c -> d"]
+    assert moved["delta"].iloc[0] == pytest.approx(-0.2)
+
+
+def test_the_model_and_the_rules_plot_name_a_rule_the_same_way():
+    model = pd.DataFrame({"antecedent": [["10085", "10070"]], "consequent": ["10100"],
+                          "support": [0.02], "confidence": [0.99], "lift": [21.0]})
+    plot = pd.DataFrame({"rule": ["10070 + 10085 -> 10100"], "support": [0.02],
+                         "confidence": [0.99], "lift": [21.0]})
+    assert R.rules_from_model(model).equals(R.rules_from_plot(plot))
+
+
+def _data(**changes) -> R.ReportData:
+    base = Revision("main", "main", "a" * 40)
+    head = Revision(None, "feature", "b" * 40)
+    rules = _rules(("a -> b", 0.1, 0.5))
+    data = R.ReportData(
+        base=base, head=head,
+        params=[R.Change("params.yaml", "train.min_support", 0.01, 0.004),
+                R.Change("params.yaml", "validate.max_rejected_share", 0.05, 0.05),
+                R.Change("params.yaml", "evaluate.primary_k", 5, 5)],
+        metrics=[R.Change("metrics/evaluate.json", "model.hit_rate@5", 0.15, 0.16)],
+        validation=({"rejected_share": 0.01}, {"rejected_share": 0.01}),
+        drift=({"drift_detected": False}, {"drift_detected": False}),
+        rules=(R.RuleTable(rules, "models/rules.parquet"),
+               R.RuleTable(rules, "models/rules.parquet")),
+        metrics_by_k=(None, None))
+    for key, value in changes.items():
+        setattr(data, key, value)
+    return data
+
+
+def test_without_the_base_model_the_rule_section_says_why_and_the_rest_stands():
+    note = "the rules of `main` are not available: no DVC remote"
+    markdown = R.render(_data(rules=(R.RuleTable(None, "", note=note),
+                                     R.RuleTable(_rules(("a -> b", 0.1, 0.5)), "x"))))
+    rules_section = markdown.split("### Rule changes")[1].split("###")[0]
+    assert note in rules_section
+    assert "**Rules:**" not in markdown  # no counts to summarise
+    assert "| `train.min_support` | `0.01` | `0.004` | -0.0060 (-60.0%) |" in markdown
+
+
+def test_validation_fails_when_the_rejected_share_passes_its_limit():
+    markdown = R.render(_data(validation=({"rejected_share": 0.01}, {"rejected_share": 0.08})))
+    assert "**Validation:** passed (1.00% rejected) -> **failed** (8.00% rejected)" in markdown
+
+
+def test_drift_raised_on_the_branch_is_flagged_with_what_drifted():
+    head = {"drift_detected": True, "data_drift": True, "concept_drift": False,
+            "retrain_recommended": True, "tests_run": 10, "tests_drifted": 2,
+            "top_drifted": ["numeric: unit_price", {"kind": "item_share", "feature": "10001"}]}
+    base = {"drift_detected": False, "data_drift": False, "concept_drift": False,
+            "retrain_recommended": False, "tests_run": 10, "tests_drifted": 0,
+            "top_drifted": ["numeric: unit_price"]}
+    markdown = R.render(_data(drift=(base, head)))
+    assert "**Drift:** no drift -> **drift** (data drift)" in markdown
+    assert "| drift_detected | no | :warning: yes | **raised** |" in markdown
+    assert "| concept_drift | no | no |  |" in markdown
+    assert "| tests_drifted | 0 | 2 | +2 |" in markdown
+    assert "`numeric: unit_price`, `item_share: 10001` (new)" in markdown
+
+
+def test_a_long_report_is_cut_to_fit_a_pull_request_comment():
+    metrics = [R.Change("metrics/m.json", f"metric_{i}", float(i), float(i) + 1.5)
+               for i in range(3000)]
+    markdown = R.render(_data(metrics=metrics))
+    assert len(markdown) <= R.MAX_CHARS
+    assert markdown.startswith("## Panier pipeline report")
+    assert "was cut here" in markdown
+
+
+def test_text_bars_are_scaled_to_the_largest_value_to_an_eighth():
+    assert R.bar(1.0, 1.0, width=4) == "████"
+    assert R.bar(0.5, 1.0, width=4) == "██"
+    assert R.bar(1 / 32, 1.0, width=4) == "▏"
+    assert R.bar(0.0, 1.0) == "" and R.bar(None, 1.0) == ""
+    chart = R.bar_chart([("a", 0.25), ("bb", 0.5), ("c", None)])
+    lines = chart.splitlines()
+    assert lines[1].startswith("bb  " + "█" * R.BAR_WIDTH) and lines[1].endswith("0.500")
+    assert lines[0].startswith("a   " + "█" * (R.BAR_WIDTH // 2)) and lines[2].endswith("n/a")
+
+
+def test_labels_cannot_break_out_of_code_spans_or_tables():
+    assert R._code("evil`|name") == "evil'/name"
+
+
+def test_the_report_is_not_a_pipeline_stage():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert all("panier.report" not in stage["cmd"] for stage in stages.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# The report of a real branch against main
+
+METRICS_FILES = ["metrics/validation.json", "metrics/train.json", "metrics/evaluate.json",
+                 "metrics/drift.json"]
+
+
+def _flat(data: object, prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a metrics file, keyed like DVC does ("model.hit_rate@5")."""
+    if isinstance(data, dict):
+        out: dict[str, float] = {}
+        for key, value in data.items():
+            out.update(_flat(value, f"{prefix}{key}."))
+        return out
+    if isinstance(data, int | float) and not isinstance(data, bool):
+        return {prefix[:-1]: data}
+    return {}
+
+
+def _metrics(repo: Path, rev: str | None) -> dict[tuple[str, str], float]:
+    out = {}
+    for file in METRICS_FILES:
+        text = ((repo / file).read_text() if rev is None
+                else run(["git", "show", f"{rev}:{file}"], repo).stdout)
+        out.update({(file, k): v for k, v in _flat(json.loads(text)).items()})
+    return out
+
+
+def _number(cell: str) -> float:
+    return float(cell.replace(",", "").strip())
+
+
+def _report(repo: Path, *args: str) -> str:
+    return run(["python", "-m", "panier.report", "--base", "main", *args], repo).stdout
+
+
+@pytest.fixture(scope="module")
+def branch_report(pr_branch_repo: Path) -> str:
+    return _report(pr_branch_repo)
+
+
+@pytest.mark.slow
+def test_the_changed_param_is_shown_against_main(branch_report: str):
+    before = SMALL_PARAMS["train"]["min_support"]
+    change = (PR_MIN_SUPPORT - before) / before
+    assert (f"| `train.min_support` | `{before}` | `{PR_MIN_SUPPORT}` | "
+            f"{PR_MIN_SUPPORT - before:+.4f} ({change:+.1%}) |") in branch_report
+    assert "- **Params:** 1 changed (`train.min_support`)" in branch_report
+    assert "`lower-support` (" in branch_report and "compared with `main` (" in branch_report
+
+
+@pytest.mark.slow
+def test_every_metric_that_moved_is_listed_with_both_values_and_the_right_sign(
+        pr_branch_repo: Path, branch_report: str):
+    old, new = _metrics(pr_branch_repo, "main"), _metrics(pr_branch_repo, None)
+    moved = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
+    assert ("metrics/train.json", "rules") in moved  # the change does something
+    table = branch_report.split("<details><summary>Every metric that changed")[1]
+    rows = {}
+    for line in table.split("</details>")[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`metrics/"):
+            rows[(cells[0].strip("`"), cells[1])] = cells[2:]
+    assert set(rows) == moved
+    for key, (old_cell, new_cell, change) in rows.items():
+        assert math.isclose(_number(old_cell), old[key], rel_tol=1e-3, abs_tol=5e-5), key
+        assert math.isclose(_number(new_cell), new[key], rel_tol=1e-3, abs_tol=5e-5), key
+        assert change.startswith("+" if new[key] > old[key] else "-"), (key, change)
+    assert f"({len(moved)} of " in table
+
+
+@pytest.mark.slow
+def test_headline_rows_show_each_recommenders_quality_at_the_primary_k(
+        pr_branch_repo: Path, branch_report: str):
+    old, new = _metrics(pr_branch_repo, "main"), _metrics(pr_branch_repo, None)
+    signs = set()
+    for recommender in ("model", "rules_only", "popularity"):
+        for metric in ("hit_rate@5", "ndcg@5", "mrr@5", "coverage@5", "no_recommendation_share"):
+            key = ("metrics/evaluate.json", f"{recommender}.{metric}")
+            row = next(line for line in branch_report.splitlines()
+                       if line.startswith(f"| {recommender} | {metric} |"))
+            change = row.strip("|").split("|")[-1].strip()
+            delta = new[key] - old[key]
+            expected = "▲ +" if delta > 0 else "▼ -" if delta < 0 else "0"
+            assert change.startswith(expected), (row, delta)
+            signs.add(expected)
+    assert {"▲ +", "▼ -"} <= signs  # this change moves quality both ways
+
+
+@pytest.mark.slow
+def test_rule_changes_agree_with_the_rules_of_both_commits(pr_branch_repo: Path,
+                                                          branch_report: str):
+    base = R.rules_from_plot(pd.read_csv(io.StringIO(
+        run(["git", "show", "main:metrics/plots/rules.csv"], pr_branch_repo).stdout)))
+    head = R.rules_from_plot(pd.read_csv(pr_branch_repo / "metrics/plots/rules.csv"))
+    gained = set(head["rule"]) - set(base["rule"])
+    lost = set(base["rule"]) - set(head["rule"])
+    assert gained  # lowering the support threshold finds new rules
+    assert (f"{len(base):,} rules on `main`, {len(head):,} on this branch: "
+            f"{len(gained):,} gained, {len(lost):,} lost") in branch_report
+    top_gained = branch_report.split("**Gained**")[1].split("\n\n")[1]
+    listed = re.findall(r"^\| `([^`]+)` \|", top_gained, re.M)
+    assert listed and set(listed) <= gained
+    # Read from the models through the DVC cache, not from the fallback.
+    assert "neither the local DVC cache" not in branch_report
+
+
+@pytest.mark.slow
+def test_verdicts_and_plots_are_in_the_comment(branch_report: str):
+    for heading in ("### Params", "### Metrics", "### Validation", "### Drift",
+                    "### Rule changes", "### Plots"):
+        assert heading in branch_report
+    assert "**Validation:** passed" in branch_report
+    assert "**Drift:** no drift -> no drift" in branch_report
+    assert "**Hit rate by k**" in branch_report and "**Rules by confidence**" in branch_report
+    assert "![" not in branch_report  # no image: nothing to upload anywhere
+
+
+@pytest.mark.slow
+def test_without_the_base_model_in_dvc_the_rules_come_from_the_committed_plot(
+        pr_branch_repo: Path, branch_report: str, tmp_path: Path):
+    copy = tmp_path / "no-cache"
+    shutil.copytree(pr_branch_repo, copy, symlinks=True)
+    shutil.rmtree(copy / ".dvc" / "cache")
+    markdown = _report(copy)
+    assert "is in neither the local DVC cache nor a reachable DVC remote" in markdown
+    counts = re.compile(r"\d[\d,]* rules on `main`, .* different confidence\.")
+    assert counts.search(markdown).group() == counts.search(branch_report).group()
+
+
+@pytest.mark.slow
+def test_the_console_script_writes_the_same_report_to_a_file(pr_branch_repo: Path,
+                                                            branch_report: str, tmp_path: Path):
+    out = tmp_path / "comment.md"
+    run(["panier-report", "--base", "main", "--output", str(out)], pr_branch_repo)
+    assert out.read_text() == branch_report
+
+
+@pytest.mark.slow
+def test_an_unknown_base_gets_one_clear_message(pr_branch_repo: Path):
+    result = run(["python", "-m", "panier.report", "--base", "no-such-branch"], pr_branch_repo,
+                 check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "report failed: base revision 'no-such-branch' is not known to git in "
+        f"{pr_branch_repo}: fetch it first (git fetch origin no-such-branch) or pass another "
+        "--base"]
