@@ -169,3 +169,58 @@ def s3_env(monkeypatch) -> dict[str, str]:
     for key, value in S3_CREDENTIALS.items():
         monkeypatch.setenv(key, value)
     return dict(S3_CREDENTIALS)
+
+
+class HttpServer:
+    """A real HTTP server on 127.0.0.1, serving the files of ``root`` from a thread.
+
+    Like most web servers and object stores it sends an ``ETag`` (here: a hash of the file),
+    which DVC uses to notice that a URL dependency changed. ``requests`` records the path and
+    headers of every request."""
+
+    def __init__(self, root: Path):
+        import functools
+        import hashlib
+        import http.server
+        import threading
+
+        self.root = root
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def send_head(self):
+                server.requests.append((self.path, dict(self.headers)))
+                return super().send_head()
+
+            def end_headers(self):
+                target = Path(self.translate_path(self.path))
+                if target.is_file():
+                    tag = hashlib.md5(target.read_bytes()).hexdigest()
+                    self.send_header("ETag", f'"{tag}"')
+                super().end_headers()
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+        self._httpd = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[HttpServer]:
+    """A local HTTP server (see ``HttpServer``) serving ``tmp_path / "www"``."""
+    root = tmp_path / "www"
+    root.mkdir()
+    server = HttpServer(root)
+    try:
+        yield server
+    finally:
+        server.stop()
