@@ -366,3 +366,14 @@ def test_the_shipped_reference_schema_matches_the_default_generator():
     reference = json.loads((ROOT / "data" / "reference_schema.json").read_text())
     lines = generate_line_items(GeneratorParams(n_invoices=200, n_customers=50))
     assert input_schema.observe(lines) == reference
+
+
+def test_ids_written_as_floats_by_an_export_lose_the_trailing_zero():
+    rows = base_rows()
+    for r in rows:
+        r[S.CUSTOMER] = "17850.0"
+    rows[0][S.CUSTOMER] = None
+    result = validate(rows)
+    assert set(result.clean[S.CUSTOMER].dropna()) == {"17850"}
+    rows[1][S.CUSTOMER] = "A17.0"  # not every value is a float-written number: kept as is
+    assert "17850.0" in set(validate(rows).clean[S.CUSTOMER])

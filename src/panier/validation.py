@@ -163,6 +163,17 @@ def _as_text(raw: pd.Series) -> pd.Series:
     return raw.where(raw.str.strip() != "", None)
 
 
+def _as_identifier(raw: pd.Series) -> pd.Series:
+    """Identifiers as text; a column whose every value is a whole number written as a float
+    (``17850.0``: an id column that went through a float column on export) loses the ``.0``."""
+    text = _as_text(raw)
+    present = text.dropna()
+    if (len(present) and present.str.endswith(".0").all()
+            and present.str.fullmatch(r"-?\d+\.0").all()):
+        text = text.str.slice(stop=-2)
+    return text
+
+
 def parse_timestamps(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
     """Timestamps as naive UTC ``datetime64[us]`` (microseconds reach far beyond the years
     the canonical nanosecond type can hold); what does not parse becomes missing.
@@ -238,7 +249,9 @@ def _parse(frame: pd.DataFrame, parsing: ParsingParams) -> tuple[pd.DataFrame, n
         if raw.dtype == "str" or raw.dtype == object:
             present &= raw.astype("str").str.strip() != ""
         dtype = S.DTYPES[column]
-        if dtype == "str":
+        if column in (S.INVOICE, S.CUSTOMER, S.ITEM):
+            values = _as_identifier(raw)
+        elif dtype == "str":
             values = _as_text(raw)
         elif dtype.startswith("datetime"):
             values = parse_timestamps(raw, parsing)
