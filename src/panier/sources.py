@@ -192,7 +192,8 @@ def _parse_csv(name: str, data: bytes, params: IngestParams, delimiter: str) -> 
     if not data.strip():
         raise DataError(f"{name} is empty: expected a header line and data rows")
     read = pacsv.ReadOptions(encoding=params.encoding, use_threads=True)
-    parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=params.csv.quote_char)
+    parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=params.csv.quote_char,
+                               invalid_row_handler=lambda row: "skip")
     try:  # the header alone, to read every column as text
         names = pacsv.open_csv(io.BytesIO(data), read_options=read,
                                parse_options=parse).schema.names
@@ -303,6 +304,9 @@ def _parse_baskets(name: str, data: bytes, params: IngestParams,
 def _parse_blob(blob: _Blob, params: IngestParams) -> tuple[pd.DataFrame, dict]:
     fmt = _format(blob.name, params.format)
     data, compression = _decompress(blob)
+    if data.startswith(b"PK\x03\x04"):
+        raise DataError(f"{blob.name} is a zip archive (an Excel workbook?), not {fmt}: "
+                        "export the sheet as CSV, or unpack the archive")
     info = {"format": fmt, "compression": compression, "bytes": len(blob.data),
             "sha256": hashlib.sha256(blob.data).hexdigest()}
     if fmt == "parquet":
@@ -354,7 +358,7 @@ def _sql_frame(params: IngestParams) -> tuple[pd.DataFrame, str]:
     try:
         engine = sa.create_engine(url)
         shown = engine.url.render_as_string(hide_password=True)
-    except sa.exc.NoSuchModuleError as exc:
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
         raise ConfigError(f"ingest.sql.url: no SQLAlchemy driver for it ({exc}); install the "
                           "database's driver, e.g. pip install 'psycopg[binary]'") from None
     except (sa.exc.ArgumentError, ValueError) as exc:
@@ -379,8 +383,11 @@ def _sql_frame(params: IngestParams) -> tuple[pd.DataFrame, str]:
                                       f"{cfg.table}: {', '.join(table.c.keys())}")
                 statement = sa.select(table).order_by(*(table.c[c] for c in cfg.order_by))
             frame = pd.read_sql(statement, connection)
-    except sa.exc.DBAPIError as exc:
-        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    except (sa.exc.DBAPIError, pd.errors.DatabaseError) as exc:
+        # pandas wraps the driver's error; its first line is what the database said.
+        cause = exc if isinstance(exc, sa.exc.DBAPIError) else exc.__cause__
+        orig = getattr(cause, "orig", None) or cause or exc
+        detail = str(orig).splitlines()[0]
         what = "query (ingest.sql.query)" if cfg.query is not None else f"table {cfg.table}"
         raise DataError(f"{shown}: the {what} failed: {detail}") from None
     finally:

@@ -477,8 +477,8 @@ def rejection_error(result: ValidationResult, params: ValidateParams | float,
         lines.append(f"{report['source']}: {head}.")
         for code in codes:
             rows, table = _examples(result, code, examples)
-            lines.append(f"  {code}: {by_reason[code]:,} rows with {REASONS[code]} "
-                         f"(column {column_label(report, code)}), e.g. source rows {rows}:")
+            lines.append(f"  {code}: {by_reason[code]:,} rows with {REASONS[code]}, column "
+                         f"{column_label(report, code)}, e.g. source rows {rows}:")
             lines.extend("      " + line for line in table)
             lines.append(f"    fix: {FIXES[code]}")
     lines.append(

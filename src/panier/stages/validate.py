@@ -42,15 +42,18 @@ def main() -> None:
     io.write_json(report, paths.VALIDATION_METRICS)
     io.write_json(observed, paths.INPUT_SCHEMA)
     io.write_text(render_markdown(result, params, changes), paths.VALIDATION_REPORT)
-    message = rejection_error(result, params) or dataset_error(result)
-    if message:
-        raise DataError(message)
     if changes["changed"] and params.on_schema_change == "fail":
         raise DataError(
             f"{report['source']}: the input's columns changed against "
             f"{paths.REFERENCE_SCHEMA}: {input_schema.describe(changes)}. If this is intended, "
             "accept it with `python -m panier.input_schema accept` and commit "
             f"{paths.REFERENCE_SCHEMA}; or set validate.on_schema_change: warn.")
+    message = rejection_error(result, params) or dataset_error(result)
+    if message:
+        if changes["changed"]:  # often the cause: say so
+            message += (f"\nNote: the input's columns changed against {paths.REFERENCE_SCHEMA}: "
+                        f"{input_schema.describe(changes)}.")
+        raise DataError(message)
 
 
 if __name__ == "__main__":
