@@ -18,6 +18,8 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_lib
+import pyarrow.compute as pc
 from pandas.tseries.api import guess_datetime_format
 
 from panier import schema as S
@@ -163,15 +165,41 @@ def _as_text(raw: pd.Series) -> pd.Series:
     return raw.where(raw.str.strip() != "", None)
 
 
-def _as_identifier(raw: pd.Series) -> pd.Series:
-    """Identifiers as text; a column whose every value is a whole number written as a float
-    (``17850.0``: an id column that went through a float column on export) loses the ``.0``."""
-    text = _as_text(raw)
+def _as_identifier(text: pd.Series) -> pd.Series:
+    """Identifiers (text from ``_as_text``); a column whose every value is a whole number
+    written as a float (``17850.0``: an id column that went through a float column on export)
+    loses the ``.0``."""
     present = text.dropna()
     if (len(present) and present.str.endswith(".0").all()
             and present.str.fullmatch(r"-?\d+\.0").all()):
         text = text.str.slice(stop=-2)
     return text
+
+
+def _arrow(text: pd.Series) -> pa_lib.Array:
+    return pa_lib.array(text, type=pa_lib.large_string(), from_pandas=True)
+
+
+_NAIVE = "datetime64[us]"  # naive, meaning UTC
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    """Timestamps in naive UTC microseconds (time-zone-aware ones converted to UTC)."""
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values.astype(_NAIVE)
+
+
+def _strptime(text: pd.Series, fmt: str) -> pd.Series:
+    """``text`` parsed with one strftime format; pyarrow's vectorised parser first, pandas'
+    for what it cannot express (e.g. time zones)."""
+    if "%z" not in fmt and "%Z" not in fmt:
+        try:
+            parsed = pc.strptime(_arrow(text), format=fmt, unit="us", error_is_null=True)
+            return pd.Series(parsed.to_pandas(), index=text.index).astype(_NAIVE)
+        except (pa_lib.ArrowInvalid, pa_lib.ArrowNotImplementedError):
+            pass
+    return _naive_utc(pd.to_datetime(text, format=fmt, errors="coerce", utc=True))
 
 
 def parse_timestamps(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
@@ -182,49 +210,62 @@ def parse_timestamps(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
     failed, then element by element for what is left (each distinct value once).
     """
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        values = raw
-    elif pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return _naive_utc(raw)
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         # Epoch numbers from a database: seconds, or milliseconds when they are that large.
         numbers = pd.to_numeric(raw, errors="coerce")
         unit = "ms" if numbers.abs().max() > 1e11 else "s"
-        values = pd.to_datetime(numbers, unit=unit, errors="coerce", utc=True)
-    else:
-        text = _as_text(raw)
-        utc = "datetime64[us, UTC]"
+        return _naive_utc(pd.to_datetime(numbers, unit=unit, errors="coerce"))
+    return _timestamps_from_text(_as_text(raw), parsing)
 
-        def attempt(part: pd.Series, **how) -> pd.Series:
-            return pd.to_datetime(part, errors="coerce", utc=True, **how).astype(utc)
 
-        if parsing.timestamp_format:
-            values = attempt(text, format=parsing.timestamp_format)
-        else:
-            values = attempt(text, format="ISO8601")
-            failed = values.isna() & text.notna()
-            if failed.any():
-                guess = guess_datetime_format(text[failed].iloc[0], dayfirst=parsing.dayfirst)
-                if guess:
-                    values = values.mask(failed, attempt(text[failed], format=guess))
-                    failed = values.isna() & text.notna()
-            if failed.any():
-                distinct = text[failed].unique()
-                each = attempt(pd.Series(distinct), format="mixed", dayfirst=parsing.dayfirst)
-                values = values.mask(failed, text[failed].map(pd.Series(each.array,
-                                                                        index=distinct)))
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return values.astype("datetime64[us]")
+def _timestamps_from_text(text: pd.Series, parsing: ParsingParams) -> pd.Series:
+    if parsing.timestamp_format:
+        return _strptime(text, parsing.timestamp_format)
+    try:  # the common case, ISO 8601 without offsets, in one vectorised cast
+        return pd.Series(pc.cast(_arrow(text), pa_lib.timestamp("us")).to_pandas(),
+                         index=text.index).astype(_NAIVE)
+    except pa_lib.ArrowInvalid:
+        pass
+    iso = pd.to_datetime(text.dropna().head(1000), format="ISO8601", errors="coerce", utc=True)
+    if iso.notna().mean() >= 0.5:  # ISO with offsets, or mostly ISO
+        values = _naive_utc(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True))
+    else:  # another format: guess it from the first value
+        values = pd.Series(pd.NaT, index=text.index, dtype=_NAIVE)
+    failed = values.isna() & text.notna()
+    if failed.any():
+        guess = guess_datetime_format(text[failed].iloc[0], dayfirst=parsing.dayfirst)
+        if guess and failed.all():
+            values = _strptime(text, guess)
+        elif guess:
+            values = values.mask(failed, _strptime(text[failed], guess))
+        failed = values.isna() & text.notna()
+    if failed.any():  # what is left, element by element: each distinct value once
+        distinct = text[failed].unique()
+        each = _naive_utc(pd.to_datetime(pd.Series(distinct), format="mixed", errors="coerce",
+                                         dayfirst=parsing.dayfirst, utc=True))
+        values = values.mask(failed, text[failed].map(pd.Series(each.array, index=distinct)))
+    return values
 
 
 def parse_numbers(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
     """Numbers as float64; text that is not a finite number becomes missing."""
     if pd.api.types.is_bool_dtype(raw.dtype):
         raw = raw.astype("str")
-    if not pd.api.types.is_numeric_dtype(raw.dtype):
-        text = _as_text(raw).str.strip()
-        if parsing.decimal == ",":
-            text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        raw = text
-    numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+        return numbers.where(np.isfinite(numbers))
+    return _numbers_from_text(_as_text(raw), parsing)
+
+
+def _numbers_from_text(text: pd.Series, parsing: ParsingParams) -> pd.Series:
+    if parsing.decimal == ",":
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    try:  # clean text converts in one vectorised cast
+        numbers = pd.Series(pc.cast(_arrow(text), pa_lib.float64()).to_numpy(
+            zero_copy_only=False), index=text.index)
+    except pa_lib.ArrowInvalid:
+        numbers = pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
     return numbers.where(np.isfinite(numbers))
 
 
@@ -245,19 +286,21 @@ def _parse(frame: pd.DataFrame, parsing: ParsingParams) -> tuple[pd.DataFrame, n
     for column in S.COLUMNS:
         raw = (frame[column] if column in frame.columns
                else pd.Series(None, index=frame.index, dtype="str"))
-        present = raw.notna()
-        if raw.dtype == "str" or raw.dtype == object:
-            present &= raw.astype("str").str.strip() != ""
+        # Text (most sources) is trimmed of blanks once; typed values are used as they are.
+        text = _as_text(raw) if raw.dtype == "str" or raw.dtype == object else None
+        present = text.notna() if text is not None else raw.notna()
         dtype = S.DTYPES[column]
         if column in (S.INVOICE, S.CUSTOMER, S.ITEM):
-            values = _as_identifier(raw)
+            values = _as_identifier(text if text is not None else _as_text(raw))
         elif dtype == "str":
-            values = _as_text(raw)
+            values = text if text is not None else _as_text(raw)
         elif dtype.startswith("datetime"):
-            values = parse_timestamps(raw, parsing)
+            values = (_timestamps_from_text(text, parsing) if text is not None
+                      else parse_timestamps(raw, parsing))
             mark(values.isna() & present, f"unparseable_{column}")
         else:
-            numbers = parse_numbers(raw, parsing)
+            numbers = (_numbers_from_text(text, parsing) if text is not None
+                       else parse_numbers(raw, parsing))
             if dtype == "int64":
                 whole = numbers.notna() & (numbers == np.floor(numbers))
                 numbers = numbers.where(whole)
@@ -311,8 +354,29 @@ def canonical_schema(params: ValidateParams, today: date,
     }
     for column in not_provided:
         columns[column] = pa.Column(columns[column].dtype, nullable=True)
-    return pa.DataFrameSchema(columns, unique=S.COLUMNS, report_duplicates="exclude_first",
+    return pa.DataFrameSchema(columns, checks=check(is_first_copy, "duplicate_row"),
                               strict=True, ordered=False)
+
+
+def is_first_copy(frame: pd.DataFrame) -> pd.Series:
+    """False for a row that exactly repeats an earlier one. Rows are hashed first, and only
+    rows sharing a hash are compared value by value (hashing 1M rows is far cheaper than
+    comparing them)."""
+    hashed = pd.util.hash_pandas_object(frame[S.COLUMNS], index=False)
+    candidates = hashed.duplicated(keep=False).to_numpy()
+    repeated = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        repeated[candidates] = frame.loc[candidates, S.COLUMNS].duplicated(keep="first")
+    return pd.Series(~repeated, index=frame.index)
+
+
+def distinct_items_per_invoice(invoice: pd.Series, item: pd.Series) -> pd.Series:
+    """Invoice -> number of distinct items on it, from integer codes rather than strings."""
+    invoice_codes, invoices = pd.factorize(invoice)
+    item_codes, items = pd.factorize(item)
+    width = max(len(items), 1)
+    pairs = pd.unique(invoice_codes.astype(np.int64) * width + item_codes)
+    return pd.Series(np.bincount(pairs // width, minlength=len(invoices)), index=invoices)
 
 
 def _reason_rank(failure_cases: pd.DataFrame, parse_reason: np.ndarray) -> pd.DataFrame:
@@ -377,9 +441,11 @@ def validate_line_items(
 
     # Basket outliers are judged on rows that survive every other check.
     ok = reason == _NO_REASON
-    sizes = parsed.loc[ok].groupby(S.INVOICE)[S.ITEM].nunique()
+    sizes = distinct_items_per_invoice(parsed.loc[ok, S.INVOICE], parsed.loc[ok, S.ITEM])
     too_large = sizes.index[sizes > params.max_basket_items]
-    reason[ok & parsed[S.INVOICE].isin(too_large).to_numpy()] = _RANK["basket_too_large"]
+    if len(too_large):
+        reason[ok & parsed[S.INVOICE].isin(too_large).to_numpy()] = _RANK["basket_too_large"]
+    sizes = sizes[sizes <= params.max_basket_items]  # the clean baskets
 
     codes = np.array([*REASONS, ""], dtype=object)[reason]
     is_clean = codes == ""
@@ -392,7 +458,6 @@ def validate_line_items(
     by_reason = {code: int(n) for code, n in
                  zip(REASONS, np.bincount(reason, minlength=_NO_REASON + 1))}
     invoices = clean.drop_duplicates(S.INVOICE)
-    basket_sizes = clean.groupby(S.INVOICE)[S.ITEM].nunique()
     report = {
         "source": source,
         "rows_in": len(frame),
@@ -401,7 +466,7 @@ def validate_line_items(
         "rejected_by_reason": by_reason,
         "rejected_share": float((~is_clean).mean()) if len(frame) else 0.0,
         "invoices_clean": len(invoices),
-        "invoices_multi_item": int((basket_sizes >= 2).sum()),
+        "invoices_multi_item": int((sizes >= 2).sum()),
         "invoices_too_large": len(too_large),
         "invoices_without_customer": int(invoices[S.CUSTOMER].isna().sum()),
         "items_clean": int(clean[S.ITEM].nunique()),
