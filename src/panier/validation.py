@@ -584,9 +584,9 @@ def render_markdown(result: ValidationResult, params: ValidateParams,
         f"| clean invoices with 2+ items | {report['invoices_multi_item']:,} |",
         f"| distinct items | {report['items_clean']:,} |",
         f"| guest checkouts (invoices without customer id, kept) | "
-        f"{report['invoices_without_customer']:,} |",
+        f"{_count(report, S.CUSTOMER, 'invoices_without_customer')} |",
         f"| clean rows without description (kept) | "
-        f"{report['clean_rows_without_description']:,} |",
+        f"{_count(report, S.DESCRIPTION, 'clean_rows_without_description')} |",
         f"| invoices over validate.max_basket_items ({params.max_basket_items}) | "
         f"{report['invoices_too_large']:,} |", "",
     ]
@@ -619,6 +619,11 @@ def render_markdown(result: ValidationResult, params: ValidateParams,
     if verdict:
         out += ["## Why the stage failed", "", "```", verdict, "```", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _count(report: dict, column: str, key: str) -> str:
+    return "(not in the source)" if column in report["columns_not_provided"] else \
+        f"{report[key]:,}"
 
 
 def _schema_section(changes: dict) -> str:
