@@ -417,3 +417,13 @@ def test_under_dvc_repro_broken_input_fails_with_the_message_and_no_traceback(tm
     result = run(["dvc", "repro", "validate"], repo, check=False)
     assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
     assert "http://127.0.0.1:9/export.csv" in result.stderr  # DVC checks the URL first
+
+
+def test_an_unknown_dvc_remote_fails_with_the_command_that_adds_it(workspace, capsys,
+                                                                   monkeypatch):
+    root = workspace({"ingest": {"source": "remote", "path": "remote://shop/export.csv"}})
+    run(["dvc", "init", "--no-scm", "-q"], root)
+    outcome = run_stages(root, capsys, monkeypatch)
+    assert outcome.exit_code == 1 and "Traceback" not in outcome.stderr
+    assert "no DVC remote named 'shop'; add it with `dvc remote add shop <url>`" in \
+        outcome.message

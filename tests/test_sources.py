@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import lzma
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -316,6 +317,15 @@ def test_the_generator_needs_no_mapping():
     assert resolve_mapping(ingest(mapping={"preset": "retail_export"})) == PRESETS["canonical"]
 
 
+def test_credentials_in_params_are_refused():
+    with pytest.raises(ConfigError, match=r"must not hold credentials"):
+        ingest(source="url", path="https://user:pw@shop.example/export.csv")
+    with pytest.raises(ConfigError, match=r"sql.url holds a password"):
+        ingest(source="sql", sql={"url": "postgresql://shop:hunter2@db/shop", "table": "t"})
+    ingest(source="sql", sql={"url": "postgresql://shop:${SHOP_DB_PASSWORD}@db/shop",
+                              "table": "t"})
+
+
 def test_source_and_path_must_agree():
     with pytest.raises(ConfigError, match=r"source url needs path to be an http"):
         ingest(source="url", path="data/export.csv")
@@ -385,6 +395,31 @@ def test_dvc_notices_a_changed_url_and_a_changed_s3_object(tmp_path, http_server
     put_s3(s3_server, "shop-exports", "export.csv", retail_export_csv(seed=2).encode())
     status = run(["dvc", "status", "ingest"], repo).stdout
     assert "modified:" in status and "s3://shop-exports/export.csv" in status
+
+
+@pipeline
+def test_a_dvc_remote_path_reads_with_credentials_kept_in_dvc_local_config(tmp_path,
+                                                                          http_server):
+    token = secrets.token_hex(16)
+    write(http_server.root / "exports/export.csv", retail_export_csv(seed=1))
+    http_server.required_headers = {"X-Shop-Token": token}
+    repo = source_repo(tmp_path, {"source": "remote", "path": "remote://shop/exports/export.csv",
+                                  "mapping": {"preset": "retail_export"}})
+    run(["dvc", "remote", "add", "shop", http_server.url], repo)
+    for key, value in {"auth": "custom", "custom_auth_header": "X-Shop-Token",
+                       "password": token}.items():
+        run(["dvc", "remote", "modify", "--local", "shop", key, value], repo)
+    # Both DVC's check of the dependency and ingest's read send the header.
+    assert ran(run(["dvc", "repro", "validate"], repo).stdout) == ["ingest", "validate"]
+    assert all(headers.get("X-Shop-Token") == token for _, headers in http_server.requests)
+    assert "up to date" in run(["dvc", "status", "ingest"], repo).stdout
+    write(http_server.root / "exports/export.csv", retail_export_csv(seed=2))
+    assert "modified:" in run(["dvc", "status", "ingest"], repo).stdout
+    # The secret stays out of git: only the git-ignored local config holds it.
+    run(["git", "add", "-A"], repo)
+    tracked = run(["git", "ls-files"], repo).stdout.split()
+    assert ".dvc/config.local" not in tracked
+    assert not [rel for rel in tracked if token in (repo / rel).read_text(errors="ignore")]
 
 
 @pipeline

@@ -107,7 +107,7 @@ class GeneratorParams(_Section):
         return self
 
 
-SOURCES = ("generator", "file", "url", "s3", "sql")
+SOURCES = ("generator", "file", "url", "s3", "remote", "sql")
 FORMATS = ("auto", "csv", "parquet", "basket_list", "fimi")
 MAPPING_PRESETS = ("auto", "canonical", "retail_export", "retail_export_ii", "basket_list",
                    "fimi")
@@ -194,8 +194,8 @@ class IngestParams(_Section):
     source: Literal[SOURCES] = "generator"
     path: str = Field(
         "data/source",
-        description="the file, http(s) URL or s3:// object read; dvc.yaml declares it as a "
-                    "dependency of ingest, so that DVC notices when it changes")
+        description="the file, http(s) URL, s3:// object or remote:// path read; dvc.yaml "
+                    "declares it as a dependency of ingest, so that DVC notices when it changes")
     format: Literal[FORMATS] = "auto"
     encoding: str = "utf-8"
     mapping: MappingParams = Field(default_factory=MappingParams)
@@ -217,10 +217,21 @@ class IngestParams(_Section):
             raise ValueError(f"source url needs path to be an http(s):// URL, got {path!r}")
         if self.source == "s3" and not path.startswith("s3://"):
             raise ValueError(f"source s3 needs path to be s3://bucket/key, got {path!r}")
+        if self.source == "remote" and not path.startswith("remote://"):
+            raise ValueError("source remote needs path to be remote://<dvc remote name>/<path>, "
+                             f"got {path!r}")
+        if re.match(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@", path, re.IGNORECASE):
+            # dvc.yaml declares the path as a dependency: dvc.lock (in git) would record it.
+            raise ValueError("ingest.path must not hold credentials (user:password@); use "
+                             "environment variables or a DVC remote configured with --local")
         if self.source == "file" and is_url:
             raise ValueError(f"source file needs a local path, got {path!r}: for URLs use "
                              "source url or s3")
         if self.source == "sql":
+            password = re.match(r"^[^:/]+://[^/@:]*:([^/@]*)@", self.sql.url or "")
+            if password and not re.fullmatch(r"\$\{\w+\}", password.group(1)):
+                raise ValueError("sql.url holds a password, which would end up in git: write "
+                                 "${SOME_VARIABLE} instead and set that environment variable")
             if (self.sql.table is None) == (self.sql.query is None):
                 raise ValueError("source sql needs exactly one of sql.table and sql.query")
             if self.sql.order_by and self.sql.query is not None:

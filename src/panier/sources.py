@@ -5,10 +5,11 @@ source holds them (text formats: every value a string, so that nothing is lost b
 validation), plus a provenance record: what was read, from where, and a content fingerprint.
 
 Locations: a local file or folder, an http(s) URL, an ``s3://bucket/key`` object (endpoint
-configurable for S3-compatible stores), or a SQL database through a SQLAlchemy URL. Formats:
+configurable for S3-compatible stores), a path on a DVC remote (``remote://name/path``, read
+with the remote's configuration), or a SQL database through a SQLAlchemy URL. Formats:
 CSV (optionally gzip, bzip2 or xz compressed), Parquet, basket lists and FIMI. Credentials
 come from the environment (AWS variables or profiles, ``${VAR}`` in a SQL URL, HTTP headers
-from named variables), never from the repository.
+from named variables) or DVC's local config, never from the repository.
 
 Every failure a user can fix raises ``DataError`` or ``ConfigError`` naming the source.
 """
@@ -151,6 +152,39 @@ def _s3_blob(url: str, params: IngestParams) -> _Blob:
                         "ingest.s3.endpoint_url (or AWS_ENDPOINT_URL)") from None
     except OSError as exc:  # s3fs wraps other service errors (e.g. an invalid bucket name)
         raise DataError(f"reading {url}{where} failed: {exc}") from None
+
+
+def _remote_blob(url: str) -> _Blob:
+    """``remote://<name>/<path>``: read through a DVC remote, with its configuration (endpoint,
+    credentials in ``.dvc/config.local``), exactly as DVC reads it to check the dependency."""
+    from dvc.config import RemoteNotFoundError
+    from dvc.exceptions import DvcException, NotDvcRepoError
+    from dvc.repo import Repo
+
+    name, _, relative = url[len("remote://"):].partition("/")
+    try:
+        with Repo(".") as repo:
+            remote = repo.cloud.get_remote(name)
+    except NotDvcRepoError:
+        raise DataError(f"{url}: remote:// paths are read through this repository's DVC "
+                        "config; run from the repository root") from None
+    except RemoteNotFoundError:
+        raise DataError(f"{url}: no DVC remote named {name!r}; add it with "
+                        f"`dvc remote add {name} <url>` (credentials: `dvc remote modify "
+                        f"--local {name} ...`)") from None
+    except DvcException as exc:
+        raise DataError(f"{url}: the DVC remote {name!r} is misconfigured: {exc}") from None
+    fs = remote.fs
+    path = fs.join(remote.path, relative)
+    try:
+        return _Blob(url, fs.cat_file(path))
+    except FileNotFoundError:
+        raise DataError(f"{url} does not exist (DVC remote {name!r})") from None
+    except PermissionError as exc:
+        raise DataError(f"access to {url} denied ({exc}): check the remote's credentials "
+                        f"(`dvc remote modify --local {name} ...`)") from None
+    except (OSError, DvcException) as exc:
+        raise DataError(f"reading {url} failed: {exc}") from None
 
 
 # --- what the bytes hold ----------------------------------------------------------------------
@@ -442,6 +476,8 @@ def read_source(params: IngestParams) -> SourceData:
             blobs = _local_blobs(params.path)
         elif params.source == "url":
             blobs = [_http_blob(params.path, params)]
+        elif params.source == "remote":
+            blobs = [_remote_blob(params.path)]
         else:
             blobs = [_s3_blob(params.path, params)]
         frames, parts = [], []
