@@ -6,13 +6,23 @@ value is reported as a short message naming the key path, the value and the fix.
 
 from __future__ import annotations
 
+import codecs
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from panier import schema as S
 from panier.errors import ConfigError
 
 PARAMS_FILE = Path("params.yaml")
@@ -97,9 +107,138 @@ class GeneratorParams(_Section):
         return self
 
 
+SOURCES = ("generator", "file", "url", "s3", "remote", "sql")
+FORMATS = ("auto", "csv", "parquet", "basket_list", "fimi")
+MAPPING_PRESETS = ("auto", "canonical", "retail_export", "retail_export_ii", "basket_list",
+                   "fimi")
+
+
+def _known_encoding(name: str) -> str:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ValueError(f"unknown text encoding {name!r} (e.g. utf-8, latin-1, cp1252)") from None
+    return name
+
+
+class MappingParams(_Section):
+    """Which source column feeds each canonical column."""
+
+    preset: Literal[MAPPING_PRESETS] = Field(
+        "auto", description="a shipped mapping; auto: basket_list/fimi by format, else canonical")
+    columns: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="canonical column -> source column (null: the source has no such column); "
+                    "overrides the preset")
+
+    @field_validator("columns")
+    @classmethod
+    def _canonical_keys(cls, columns: dict[str, str | None]) -> dict[str, str | None]:
+        unknown = sorted(set(columns) - set(S.COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown canonical column(s) {unknown}: keys must be among "
+                             f"{S.COLUMNS}, values the source's column names")
+        return columns
+
+
+class CsvParams(_Section):
+    """How a delimited text file (format csv) is split into fields."""
+
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    quote_char: str = Field('"', min_length=1, max_length=1)
+
+
+class ParsingParams(_Section):
+    """How text values become timestamps and numbers, whatever the source."""
+
+    timestamp_format: str | None = Field(
+        None, description="strftime format, e.g. '%d/%m/%Y %H:%M'; null: ISO 8601, else inferred")
+    dayfirst: bool = Field(False, description="when inferring: 01/02 is 1 February")
+    decimal: Literal[".", ","] = "."
+
+
+class BasketParams(_Section):
+    """Basket lists and FIMI files: one basket per line, no times, so times are spread evenly."""
+
+    delimiter: str = Field(",", min_length=1, description="item separator of a basket_list; "
+                                                           "FIMI splits on whitespace")
+    strip_items: bool = Field(False, description="strip spaces around each item")
+    start_date: date = date(2025, 1, 1)
+    days: int = Field(365, ge=2, description="the baskets are spread evenly over these days")
+
+
+class HttpParams(_Section):
+    timeout_seconds: float = Field(60.0, gt=0)
+    headers_from_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="request header -> environment variable holding its value (tokens)")
+
+
+class S3Params(_Section):
+    endpoint_url: str | None = Field(
+        None, description="S3-compatible store; null: AWS_ENDPOINT_URL or AWS itself")
+    region: str | None = None
+
+
+class SqlParams(_Section):
+    url: str | None = Field(
+        None, description="SQLAlchemy URL; ${VAR} is read from the environment; "
+                          "null: the SQLite file at ingest.path")
+    table: str | None = None
+    query: str | None = None
+    order_by: list[str] = Field(default_factory=list,
+                                description="columns of a table read in this order")
+
+
 class IngestParams(_Section):
-    source: Literal["generator"] = "generator"
+    source: Literal[SOURCES] = "generator"
+    path: str = Field(
+        "data/source",
+        description="the file, http(s) URL, s3:// object or remote:// path read; dvc.yaml "
+                    "declares it as a dependency of ingest, so that DVC notices when it changes")
+    format: Literal[FORMATS] = "auto"
+    encoding: str = "utf-8"
+    mapping: MappingParams = Field(default_factory=MappingParams)
+    csv: CsvParams = Field(default_factory=CsvParams)
+    parsing: ParsingParams = Field(default_factory=ParsingParams)
+    baskets: BasketParams = Field(default_factory=BasketParams)
+    http: HttpParams = Field(default_factory=HttpParams)
+    s3: S3Params = Field(default_factory=S3Params)
+    sql: SqlParams = Field(default_factory=SqlParams)
     generator: GeneratorParams = Field(default_factory=GeneratorParams)
+
+    _check_encoding = field_validator("encoding")(_known_encoding)
+
+    @model_validator(mode="after")
+    def _source_matches_path(self) -> IngestParams:
+        path = self.path.strip()
+        is_url = "://" in path
+        if self.source == "url" and not path.lower().startswith(("http://", "https://")):
+            raise ValueError(f"source url needs path to be an http(s):// URL, got {path!r}")
+        if self.source == "s3" and not path.startswith("s3://"):
+            raise ValueError(f"source s3 needs path to be s3://bucket/key, got {path!r}")
+        if self.source == "remote" and not path.startswith("remote://"):
+            raise ValueError("source remote needs path to be remote://<dvc remote name>/<path>, "
+                             f"got {path!r}")
+        if re.match(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@", path, re.IGNORECASE):
+            # dvc.yaml declares the path as a dependency: dvc.lock (in git) would record it.
+            raise ValueError("ingest.path must not hold credentials (user:password@); use "
+                             "environment variables or a DVC remote configured with --local")
+        if self.source == "file" and is_url:
+            raise ValueError(f"source file needs a local path, got {path!r}: for URLs use "
+                             "source url or s3")
+        if self.source == "sql":
+            password = re.match(r"^[^:/]+://[^/@:]*:([^/@]*)@", self.sql.url or "")
+            if password and not re.fullmatch(r"\$\{\w+\}", password.group(1)):
+                raise ValueError("sql.url holds a password, which would end up in git: write "
+                                 "${SOME_VARIABLE} instead and set that environment variable")
+            if (self.sql.table is None) == (self.sql.query is None):
+                raise ValueError("source sql needs exactly one of sql.table and sql.query")
+            if self.sql.order_by and self.sql.query is not None:
+                raise ValueError("sql.order_by applies to sql.table; put ORDER BY in the query")
+            if self.format not in ("auto",):
+                raise ValueError("format applies to files; leave it auto for source sql")
+        return self
 
 
 class ValidateParams(_Section):
@@ -116,6 +255,28 @@ class ValidateParams(_Section):
     max_timestamp: date | None = Field(
         None, description="rows after this date are rejected as future; null means today"
     )
+    non_product_pattern: str | None = Field(
+        None, description="regular expression: matching item codes are fees, postage, etc.")
+    min_timestamp: date | None = Field(
+        None, description="rows before this date are rejected as too old; null: no limit")
+    max_quantity: int | None = Field(
+        10_000, ge=1, description="larger quantities are rejected as implausible; null: no limit")
+    max_rejected_share_by_reason: dict[str, Share] = Field(
+        default_factory=dict,
+        description="reason code -> its own limit; such reasons do not count towards "
+                    "max_rejected_share")
+    on_schema_change: Literal["warn", "fail"] = Field(
+        "warn", description="when the input's columns differ from data/reference_schema.json")
+
+    @field_validator("non_product_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return pattern
 
 
 class WindowParams(_Section):

@@ -109,6 +109,11 @@ def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, floa
 
 def numeric_test(feature: str, ref: np.ndarray, cur: np.ndarray) -> Test:
     """Kolmogorov-Smirnov, with the Wasserstein distance in reference standard deviations."""
+    # Missing values are not measurements (a basket list has no prices at all).
+    ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+    if ref.size == 0 or cur.size == 0:
+        return Test("numeric", feature, "kolmogorov_smirnov", 0.0, 1.0, 0.0, "wasserstein_std",
+                    detail={"skipped": "no values in a window"})
     result = stats.ks_2samp(ref, cur)
     scale = float(np.std(ref)) or 1.0
     return Test("numeric", feature, "kolmogorov_smirnov", float(result.statistic),

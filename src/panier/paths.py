@@ -19,3 +19,9 @@ EVALUATE_METRICS = Path("metrics/evaluate.json")
 DRIFT_METRICS = Path("metrics/drift.json")
 METRICS_BY_K_PLOT = Path("metrics/plots/metrics_by_k.csv")
 RULES_PLOT = Path("metrics/plots/rules.csv")
+
+# Bringing your own data (issue 3): what ingest read, what validate saw and reports.
+SOURCE_INFO = Path("data/raw/source.json")
+VALIDATION_REPORT = Path("metrics/validation.md")
+INPUT_SCHEMA = Path("metrics/input_schema.json")
+REFERENCE_SCHEMA = Path("data/reference_schema.json")

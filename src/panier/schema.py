@@ -29,3 +29,7 @@ DTYPES: dict[str, str] = {
 COLUMNS: list[str] = list(DTYPES)
 REQUIRED: list[str] = [INVOICE, TIMESTAMP, ITEM, QUANTITY, PRICE]
 OPTIONAL: list[str] = [c for c in COLUMNS if c not in REQUIRED]
+
+# Not a canonical column: a reader puts here the text of a source row it could not split into
+# fields, so that validation rejects the row (reason ``malformed_row``) instead of losing it.
+MALFORMED = "malformed_line"

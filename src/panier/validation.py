@@ -4,28 +4,37 @@ The canonical schema is declared once, as a pandera ``DataFrameSchema`` whose ch
 by reason code, and run lazily so that every problem is found in one pass. A row that breaks
 several rules is rejected for the first reason in ``REASONS`` order, so that the counts per
 reason add up exactly to the rows rejected.
+
+Values arrive as the source holds them (text from CSV files, typed values from Parquet or SQL)
+and are coerced here, so that a rejected row keeps its original values.
 """
 
 from __future__ import annotations
 
-import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_lib
+import pyarrow.compute as pc
+from pandas.tseries.api import guess_datetime_format
 
 from panier import schema as S
-from panier.config import ValidateParams
-from panier.errors import DataError
+from panier.config import ParsingParams, ValidateParams
+from panier.errors import ConfigError, DataError
+from panier.mapping import likely_rename, params_fix
 
 # Reason code -> what it means, in priority order (the first that applies is the one recorded).
 REASONS: dict[str, str] = {
+    "malformed_row": "row that could not be split into the source's columns",
     "missing_invoice_id": "no invoice id",
     "missing_timestamp": "no timestamp",
     "unparseable_timestamp": "timestamp that does not parse as a date",
     "future_timestamp": "timestamp after the validation date",
+    "too_old_timestamp": "timestamp before validate.min_timestamp (or 1678)",
     "missing_item_code": "no item code",
     "missing_quantity": "no quantity",
     "unparseable_quantity": "quantity that is not a whole number",
@@ -35,14 +44,72 @@ REASONS: dict[str, str] = {
     "return": "zero or negative quantity (a return)",
     "non_positive_price": "zero or negative unit price",
     "non_product": "item code is a fee, postage or manual adjustment",
+    "quantity_too_large": "quantity above validate.max_quantity",
     "duplicate_row": "exact copy of an earlier row",
     "basket_too_large": "invoice holds more distinct items than validate.max_basket_items",
 }
 _RANK = {code: rank for rank, code in enumerate(REASONS)}
 _NO_REASON = len(REASONS)
 
+# The canonical column each reason is about (malformed rows: the whole row).
+REASON_COLUMNS: dict[str, str] = {
+    "malformed_row": S.MALFORMED,
+    "missing_invoice_id": S.INVOICE, "missing_timestamp": S.TIMESTAMP,
+    "unparseable_timestamp": S.TIMESTAMP, "future_timestamp": S.TIMESTAMP,
+    "too_old_timestamp": S.TIMESTAMP, "missing_item_code": S.ITEM,
+    "missing_quantity": S.QUANTITY, "unparseable_quantity": S.QUANTITY,
+    "missing_unit_price": S.PRICE, "unparseable_unit_price": S.PRICE,
+    "cancelled_invoice": S.INVOICE, "return": S.QUANTITY, "non_positive_price": S.PRICE,
+    "non_product": S.ITEM, "quantity_too_large": S.QUANTITY, "duplicate_row": "(all columns)",
+    "basket_too_large": S.INVOICE,
+}
+
+# How to fix each reason when it passes its threshold: the usual cause first.
+FIXES: dict[str, str] = {
+    "malformed_row": "rows with more or fewer fields than the header: check "
+                     "ingest.csv.delimiter and ingest.csv.quote_char, or repair the export",
+    "missing_invoice_id": "map invoice_id to the source's invoice column "
+                          "(ingest.mapping.columns.invoice_id)",
+    "missing_timestamp": "map timestamp to the source's date column "
+                         "(ingest.mapping.columns.timestamp)",
+    "unparseable_timestamp": "set ingest.parsing.timestamp_format to the source's format "
+                             "(e.g. '%d/%m/%Y %H:%M') or ingest.parsing.dayfirst: true",
+    "future_timestamp": "check the source's clock and time zone, or set validate.max_timestamp",
+    "too_old_timestamp": "placeholder dates (e.g. 1900-01-01) in the source: repair them, or "
+                         "lower validate.min_timestamp",
+    "missing_item_code": "map item_code to the source's product column "
+                         "(ingest.mapping.columns.item_code)",
+    "missing_quantity": "map quantity to the source's quantity column "
+                        "(ingest.mapping.columns.quantity)",
+    "unparseable_quantity": "check the column mapped to quantity; decimal commas need "
+                            "ingest.parsing.decimal: ','",
+    "missing_unit_price": "map unit_price to the price column, or to null when the source has "
+                          "no prices (ingest.mapping.columns.unit_price: null)",
+    "unparseable_unit_price": "check the column mapped to unit_price (currency symbols, "
+                              "thousands separators); decimal commas need "
+                              "ingest.parsing.decimal: ','",
+    "cancelled_invoice": "cancellations are normal in retail exports: give them their own "
+                         "limit (validate.max_rejected_share_by_reason.cancelled_invoice); if "
+                         "real invoice ids start with the prefix, change validate.cancelled_prefix",
+    "return": "returns are normal in retail exports: give them their own limit "
+              "(validate.max_rejected_share_by_reason.return)",
+    "non_positive_price": "check the column mapped to unit_price: all-zero prices usually mean "
+                          "the wrong column",
+    "non_product": "check validate.non_product_codes and validate.non_product_pattern",
+    "quantity_too_large": "raise validate.max_quantity (null: no limit)",
+    "duplicate_row": "the export repeats rows: deduplicate it at the source",
+    "basket_too_large": "raise validate.max_basket_items, or check the column mapped to "
+                        "invoice_id (several invoices merged into one?)",
+}
+
+# What the canonical nanosecond timestamps can hold: earlier rows are too old, later ones future.
+EARLIEST = pd.Timestamp("1678-01-01")
+LATEST = pd.Timestamp("2262-01-01")
+
 REASON_COLUMN = "reason"
 ROW_COLUMN = "source_row"
+REJECTED_FILE = "data/validated/rejected.parquet"
+REPORT_FILE = "metrics/validation.md"
 
 
 @dataclass
@@ -59,102 +126,264 @@ class ValidationResult:
         return self.report["rows_rejected"] / max(self.report["rows_in"], 1)
 
 
-def check_columns(frame: pd.DataFrame, source: str) -> list[str]:
+def check_columns(frame: pd.DataFrame, source: str,
+                  not_provided: Sequence[str] = ()) -> list[str]:
     """Raise ``DataError`` if a required column is missing; return unexpected column names.
 
-    A missing column beside an unexpected one of similar name is reported as a likely rename.
+    A missing column beside an unexpected one of similar name is reported as a likely rename,
+    with the ``params.yaml`` lines that map it.
     """
-    missing = [c for c in S.REQUIRED if c not in frame.columns]
-    unexpected = [c for c in frame.columns if c not in S.COLUMNS]
+    missing = [c for c in S.REQUIRED if c not in frame.columns and c not in not_provided]
+    unexpected = [str(c) for c in frame.columns if c not in S.COLUMNS and c != S.MALFORMED]
     if missing:
         lines = []
         for column in missing:
-            close = difflib.get_close_matches(column, [str(c) for c in unexpected], n=1, cutoff=0.5)
-            hint = f" (found {close[0]!r}: a renamed column?)" if close else ""
-            lines.append(f"  {column}{hint}")
+            guess = likely_rename(column, unexpected)
+            if guess:
+                lines.append(f"  {column}: found {guess!r}, a renamed column? Map it in "
+                             f"params.yaml:\n{params_fix(column, guess)}")
+            else:
+                lines.append(f"  {column}: map it to one of the source's columns in params.yaml "
+                             "(ingest.mapping.columns)")
         raise DataError(
             f"{source}: required column(s) missing:\n" + "\n".join(lines)
-            + f"\nColumns present: {', '.join(map(str, frame.columns))}. "
-            "Map the source's column names to the canonical ones in params.yaml."
+            + f"\nColumns present: {', '.join(map(str, frame.columns)) or '(none)'}."
         )
     return unexpected
 
 
-def _parse(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+def _as_text(raw: pd.Series) -> pd.Series:
+    """Identifiers and labels as strings; whole floats (17850.0, as a CSV round trip through
+    pandas leaves customer ids) lose their ``.0``; blank strings become missing."""
+    if pd.api.types.is_float_dtype(raw.dtype):
+        values = raw.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(values) & (values == np.floor(values))
+        if whole[~np.isnan(values)].all():
+            raw = raw.astype("Int64")
+    if raw.dtype != "str":
+        raw = raw.astype("str")
+    return raw.where(raw.str.strip() != "", None)
+
+
+def _as_identifier(text: pd.Series) -> pd.Series:
+    """Identifiers (text from ``_as_text``); a column whose every value is a whole number
+    written as a float (``17850.0``: an id column that went through a float column on export)
+    loses the ``.0``."""
+    present = text.dropna()
+    if (len(present) and present.str.endswith(".0").all()
+            and present.str.fullmatch(r"-?\d+\.0").all()):
+        text = text.str.slice(stop=-2)
+    return text
+
+
+def _arrow(text: pd.Series) -> pa_lib.Array:
+    return pa_lib.array(text, type=pa_lib.large_string(), from_pandas=True)
+
+
+_NAIVE = "datetime64[us]"  # naive, meaning UTC
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    """Timestamps in naive UTC microseconds (time-zone-aware ones converted to UTC)."""
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values.astype(_NAIVE)
+
+
+def _strptime(text: pd.Series, fmt: str) -> pd.Series:
+    """``text`` parsed with one strftime format; pyarrow's vectorised parser first, pandas'
+    for what it cannot express (e.g. time zones)."""
+    if "%z" not in fmt and "%Z" not in fmt:
+        try:
+            parsed = pc.strptime(_arrow(text), format=fmt, unit="us", error_is_null=True)
+            return pd.Series(parsed.to_pandas(), index=text.index).astype(_NAIVE)
+        except (pa_lib.ArrowInvalid, pa_lib.ArrowNotImplementedError):
+            pass
+    return _naive_utc(pd.to_datetime(text, format=fmt, errors="coerce", utc=True))
+
+
+def parse_timestamps(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
+    """Timestamps as naive UTC ``datetime64[us]`` (microseconds reach far beyond the years
+    the canonical nanosecond type can hold); what does not parse becomes missing.
+
+    Text is tried as ISO 8601 first, then in the format guessed from the first value that
+    failed, then element by element for what is left (each distinct value once).
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        return _naive_utc(raw)
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        # Epoch numbers from a database: seconds, or milliseconds when they are that large.
+        numbers = pd.to_numeric(raw, errors="coerce")
+        unit = "ms" if numbers.abs().max() > 1e11 else "s"
+        return _naive_utc(pd.to_datetime(numbers, unit=unit, errors="coerce"))
+    return _timestamps_from_text(_as_text(raw), parsing)
+
+
+def _timestamps_from_text(text: pd.Series, parsing: ParsingParams) -> pd.Series:
+    if parsing.timestamp_format:
+        return _strptime(text, parsing.timestamp_format)
+    try:  # the common case, ISO 8601 without offsets, in one vectorised cast
+        return pd.Series(pc.cast(_arrow(text), pa_lib.timestamp("us")).to_pandas(),
+                         index=text.index).astype(_NAIVE)
+    except pa_lib.ArrowInvalid:
+        pass
+    iso = pd.to_datetime(text.dropna().head(1000), format="ISO8601", errors="coerce", utc=True)
+    if iso.notna().mean() >= 0.5:  # ISO with offsets, or mostly ISO
+        values = _naive_utc(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True))
+    else:  # another format: guess it from the first value
+        values = pd.Series(pd.NaT, index=text.index, dtype=_NAIVE)
+    failed = values.isna() & text.notna()
+    if failed.any():
+        guess = guess_datetime_format(text[failed].iloc[0], dayfirst=parsing.dayfirst)
+        if guess and failed.all():
+            values = _strptime(text, guess)
+        elif guess:
+            values = values.mask(failed, _strptime(text[failed], guess))
+        failed = values.isna() & text.notna()
+    if failed.any():  # what is left, element by element: each distinct value once
+        distinct = text[failed].unique()
+        each = _naive_utc(pd.to_datetime(pd.Series(distinct), format="mixed", errors="coerce",
+                                         dayfirst=parsing.dayfirst, utc=True))
+        values = values.mask(failed, text[failed].map(pd.Series(each.array, index=distinct)))
+    return values
+
+
+def parse_numbers(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
+    """Numbers as float64; text that is not a finite number becomes missing."""
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        raw = raw.astype("str")
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        numbers = pd.to_numeric(raw, errors="coerce").astype("float64")
+        return numbers.where(np.isfinite(numbers))
+    return _numbers_from_text(_as_text(raw), parsing)
+
+
+def _numbers_from_text(text: pd.Series, parsing: ParsingParams) -> pd.Series:
+    if parsing.decimal == ",":
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    try:  # clean text converts in one vectorised cast
+        numbers = pd.Series(pc.cast(_arrow(text), pa_lib.float64()).to_numpy(
+            zero_copy_only=False), index=text.index)
+    except pa_lib.ArrowInvalid:
+        numbers = pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
+    return numbers.where(np.isfinite(numbers))
+
+
+def _parse(frame: pd.DataFrame, parsing: ParsingParams) -> tuple[pd.DataFrame, np.ndarray]:
     """Coerce columns to canonical types; return the parsed frame and, per row, the rank of
     the first reason found so far. Values that fail to parse become missing."""
     parsed = pd.DataFrame(index=frame.index)
     reason = np.full(len(frame), _NO_REASON, dtype=np.int16)
 
-    def mark(failed: pd.Series, code: str) -> None:
-        hit = failed.to_numpy(dtype=bool, na_value=False) & (reason > _RANK[code])
+    def mark(failed: pd.Series | np.ndarray, code: str) -> None:
+        if isinstance(failed, pd.Series):
+            failed = failed.to_numpy(dtype=bool, na_value=False)
+        hit = failed & (reason > _RANK[code])
         reason[hit] = _RANK[code]
 
+    if S.MALFORMED in frame.columns:
+        mark(frame[S.MALFORMED].notna(), "malformed_row")
     for column in S.COLUMNS:
-        raw = frame[column] if column in frame.columns else pd.Series(pd.NA, index=frame.index)
+        raw = (frame[column] if column in frame.columns
+               else pd.Series(None, index=frame.index, dtype="str"))
+        # Text (most sources) is trimmed of blanks once; typed values are used as they are.
+        text = _as_text(raw) if raw.dtype == "str" or raw.dtype == object else None
+        present = text.notna() if text is not None else raw.notna()
         dtype = S.DTYPES[column]
-        if dtype == "str":
-            values = raw.astype("str") if raw.dtype != "str" else raw
-            values = values.where(values.str.strip() != "", None)
+        if column in (S.INVOICE, S.CUSTOMER, S.ITEM):
+            values = _as_identifier(text if text is not None else _as_text(raw))
+        elif dtype == "str":
+            values = text if text is not None else _as_text(raw)
         elif dtype.startswith("datetime"):
-            values = pd.to_datetime(raw, errors="coerce", format="mixed")
-            if getattr(values.dt, "tz", None) is not None:
-                values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-            values = values.astype(dtype)
-            mark(values.isna() & raw.notna(), f"unparseable_{column}")
+            values = (_timestamps_from_text(text, parsing) if text is not None
+                      else parse_timestamps(raw, parsing))
+            mark(values.isna() & present, f"unparseable_{column}")
         else:
-            numbers = pd.to_numeric(raw, errors="coerce")
+            numbers = (_numbers_from_text(text, parsing) if text is not None
+                       else parse_numbers(raw, parsing))
             if dtype == "int64":
                 whole = numbers.notna() & (numbers == np.floor(numbers))
-                mark(numbers.notna() & ~whole, f"unparseable_{column}")
                 numbers = numbers.where(whole)
-            mark(numbers.isna() & raw.notna(), f"unparseable_{column}")
-            values = numbers.astype("float64")
+            mark(numbers.isna() & present, f"unparseable_{column}")
+            values = numbers
         parsed[column] = values
     return parsed, reason
 
 
-def canonical_schema(params: ValidateParams, today: date) -> pa.DataFrameSchema:
-    """The declaration of a valid line item: one pandera check per reason code."""
-    limit = pd.Timestamp(params.max_timestamp or today) + pd.Timedelta(days=1)
-    non_products = set(params.non_product_codes)
+def canonical_schema(params: ValidateParams, today: date,
+                     not_provided: Sequence[str] = ()) -> pa.DataFrameSchema:
+    """The declaration of a valid line item: one pandera check per reason code.
+
+    Columns in ``not_provided`` (the source has none, e.g. prices of a basket list) may be
+    missing and carry no checks.
+    """
+    limit = min(pd.Timestamp(params.max_timestamp or today) + pd.Timedelta(days=1), LATEST)
+    non_products = {code.strip().upper() for code in params.non_product_codes}
+    pattern = params.non_product_pattern
     prefix = params.cancelled_prefix
 
     def check(fn, code: str) -> pa.Check:
         return pa.Check(fn, name=code)
 
-    return pa.DataFrameSchema(
-        {
-            S.INVOICE: pa.Column(
-                "str", nullable=False,
-                checks=check(lambda s: ~s.str.startswith(prefix), "cancelled_invoice"),
-            ),
-            S.TIMESTAMP: pa.Column(
-                "datetime64[ns]", nullable=False,
-                checks=check(lambda s: s < limit, "future_timestamp"),
-            ),
-            S.CUSTOMER: pa.Column("str", nullable=True),
-            S.COUNTRY: pa.Column("str", nullable=True),
-            S.ITEM: pa.Column(
-                "str", nullable=False,
-                checks=check(lambda s: ~s.str.strip().str.upper().isin(non_products),
-                             "non_product"),
-            ),
-            S.DESCRIPTION: pa.Column("str", nullable=True),
-            S.QUANTITY: pa.Column("float64", nullable=False,
-                                  checks=check(lambda s: s > 0, "return")),
-            S.PRICE: pa.Column("float64", nullable=False,
-                               checks=check(lambda s: s > 0, "non_positive_price")),
-        },
-        unique=S.COLUMNS,
-        report_duplicates="exclude_first",
-        strict=True,
-        ordered=False,
-    )
+    def is_non_product(s: pd.Series) -> pd.Series:
+        hit = s.str.strip().str.upper().isin(non_products)
+        if pattern:
+            hit |= s.str.contains(pattern, regex=True, na=False)
+        return ~hit
+
+    oldest = max(pd.Timestamp(params.min_timestamp or EARLIEST), EARLIEST)
+    timestamp_checks = [check(lambda s: s < limit, "future_timestamp"),
+                        check(lambda s: s >= oldest, "too_old_timestamp")]
+    quantity_checks = [check(lambda s: s > 0, "return")]
+    if params.max_quantity is not None:
+        most = params.max_quantity
+        quantity_checks.append(check(lambda s: s <= most, "quantity_too_large"))
+
+    columns = {
+        S.INVOICE: pa.Column("str", nullable=False,
+                             checks=check(lambda s: ~s.str.startswith(prefix),
+                                          "cancelled_invoice")),
+        S.TIMESTAMP: pa.Column("datetime64[us]", nullable=False, checks=timestamp_checks),
+        S.CUSTOMER: pa.Column("str", nullable=True),
+        S.COUNTRY: pa.Column("str", nullable=True),
+        S.ITEM: pa.Column("str", nullable=False, checks=check(is_non_product, "non_product")),
+        S.DESCRIPTION: pa.Column("str", nullable=True),
+        S.QUANTITY: pa.Column("float64", nullable=False, checks=quantity_checks),
+        S.PRICE: pa.Column("float64", nullable=False,
+                           checks=check(lambda s: s > 0, "non_positive_price")),
+    }
+    for column in not_provided:
+        columns[column] = pa.Column(columns[column].dtype, nullable=True)
+    return pa.DataFrameSchema(columns, checks=check(is_first_copy, "duplicate_row"),
+                              strict=True, ordered=False)
 
 
-def _reason_rank(failure_cases: pd.DataFrame) -> pd.DataFrame:
-    """Map pandera failure cases to (row index, reason rank)."""
+def is_first_copy(frame: pd.DataFrame) -> pd.Series:
+    """False for a row that exactly repeats an earlier one. Rows are hashed first, and only
+    rows sharing a hash are compared value by value (hashing 1M rows is far cheaper than
+    comparing them)."""
+    hashed = pd.util.hash_pandas_object(frame[S.COLUMNS], index=False)
+    candidates = hashed.duplicated(keep=False).to_numpy()
+    repeated = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        repeated[candidates] = frame.loc[candidates, S.COLUMNS].duplicated(keep="first")
+    return pd.Series(~repeated, index=frame.index)
+
+
+def distinct_items_per_invoice(invoice: pd.Series, item: pd.Series) -> pd.Series:
+    """Invoice -> number of distinct items on it, from integer codes rather than strings."""
+    invoice_codes, invoices = pd.factorize(invoice)
+    item_codes, items = pd.factorize(item)
+    width = max(len(items), 1)
+    pairs = pd.unique(invoice_codes.astype(np.int64) * width + item_codes)
+    return pd.Series(np.bincount(pairs // width, minlength=len(invoices)), index=invoices)
+
+
+def _reason_rank(failure_cases: pd.DataFrame, parse_reason: np.ndarray) -> pd.DataFrame:
+    """Map pandera failure cases to (row index, reason rank).
+
+    A value that did not parse is missing after parsing; its row keeps the parse reason
+    (``unparseable_x``) rather than ``missing_x``."""
     cases = failure_cases[failure_cases["index"].notna()]
     code = cases["check"].astype(str)
     code = code.mask(code == "not_nullable", "missing_" + cases["column"].astype(str))
@@ -162,7 +391,22 @@ def _reason_rank(failure_cases: pd.DataFrame) -> pd.DataFrame:
     unknown = sorted(set(code) - set(REASONS))
     if unknown:  # a check without a reason code would break the accounting
         raise RuntimeError(f"validation check(s) without a reason code: {unknown}")
-    return pd.DataFrame({"row": cases["index"].astype(np.int64), "rank": code.map(_RANK)})
+    rows = cases["index"].to_numpy(dtype=np.int64)
+    ranks = code.map(_RANK).to_numpy(dtype=np.int16)
+    unparseable = {c: _RANK.get(c.replace("missing_", "unparseable_", 1), -1)
+                   if c.startswith("missing_") else -1 for c in code.unique()}
+    unparsed = code.map(unparseable).to_numpy(dtype=np.int16)
+    keep = ~((unparsed >= 0) & (parse_reason[rows] == unparsed))
+    return pd.DataFrame({"row": rows[keep], "rank": ranks[keep]})
+
+
+def check_reason_limits(params: ValidateParams) -> None:
+    """Raise ``ConfigError`` for a per-reason limit on an unknown reason code."""
+    unknown = sorted(set(params.max_rejected_share_by_reason) - set(REASONS))
+    if unknown:
+        raise ConfigError(
+            f"validate.max_rejected_share_by_reason: unknown reason code(s) {unknown}; "
+            f"valid codes: {', '.join(REASONS)}")
 
 
 def validate_line_items(
@@ -170,29 +414,38 @@ def validate_line_items(
     params: ValidateParams,
     source: str = "line items",
     today: date | None = None,
+    parsing: ParsingParams | None = None,
+    not_provided: Sequence[str] = (),
+    source_columns: dict[str, str | None] | None = None,
 ) -> ValidationResult:
     """Split ``frame`` (canonical column names, any types) into clean and rejected rows.
 
-    Returns a ``ValidationResult`` whose report counts rows in, clean and rejected by reason.
-    Raises ``DataError`` when a required column is missing.
+    ``parsing`` says how text becomes timestamps and numbers; ``not_provided`` names the
+    columns the source does not have; ``source_columns`` (canonical -> source column name)
+    lets messages name columns as the source does. Returns a ``ValidationResult`` whose
+    report counts rows in, clean, and rejected by reason. Raises ``DataError`` when a
+    required column is missing.
     """
-    unexpected = check_columns(frame, source)
+    check_reason_limits(params)
+    unexpected = check_columns(frame, source, not_provided)
     frame = frame.reset_index(drop=True)
-    parsed, reason = _parse(frame)
+    parsed, reason = _parse(frame, parsing or ParsingParams())
     today = today or datetime.now().date()
 
     try:
-        canonical_schema(params, today).validate(parsed, lazy=True)
+        canonical_schema(params, today, not_provided).validate(parsed, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        ranks = _reason_rank(exc.failure_cases).groupby("row")["rank"].min()
+        ranks = _reason_rank(exc.failure_cases, reason).groupby("row")["rank"].min()
         rows = ranks.index.to_numpy()
         reason[rows] = np.minimum(reason[rows], ranks.to_numpy())
 
     # Basket outliers are judged on rows that survive every other check.
     ok = reason == _NO_REASON
-    sizes = parsed.loc[ok].groupby(S.INVOICE)[S.ITEM].nunique()
+    sizes = distinct_items_per_invoice(parsed.loc[ok, S.INVOICE], parsed.loc[ok, S.ITEM])
     too_large = sizes.index[sizes > params.max_basket_items]
-    reason[ok & parsed[S.INVOICE].isin(too_large).to_numpy()] = _RANK["basket_too_large"]
+    if len(too_large):
+        reason[ok & parsed[S.INVOICE].isin(too_large).to_numpy()] = _RANK["basket_too_large"]
+    sizes = sizes[sizes <= params.max_basket_items]  # the clean baskets
 
     codes = np.array([*REASONS, ""], dtype=object)[reason]
     is_clean = codes == ""
@@ -204,6 +457,7 @@ def validate_line_items(
 
     by_reason = {code: int(n) for code, n in
                  zip(REASONS, np.bincount(reason, minlength=_NO_REASON + 1))}
+    invoices = clean.drop_duplicates(S.INVOICE)
     report = {
         "source": source,
         "rows_in": len(frame),
@@ -211,11 +465,17 @@ def validate_line_items(
         "rows_rejected": int((~is_clean).sum()),
         "rejected_by_reason": by_reason,
         "rejected_share": float((~is_clean).mean()) if len(frame) else 0.0,
-        "invoices_clean": int(clean[S.INVOICE].nunique()),
+        "invoices_clean": len(invoices),
+        "invoices_multi_item": int((sizes >= 2).sum()),
+        "invoices_too_large": len(too_large),
+        "invoices_without_customer": int(invoices[S.CUSTOMER].isna().sum()),
         "items_clean": int(clean[S.ITEM].nunique()),
         "clean_rows_without_customer": int(clean[S.CUSTOMER].isna().sum()),
         "clean_rows_without_description": int(clean[S.DESCRIPTION].isna().sum()),
-        "unexpected_columns": [str(c) for c in unexpected],
+        "columns_not_provided": list(not_provided),
+        "source_columns": {c: s for c, s in (source_columns or {}).items()
+                           if s is not None and s != c},
+        "unexpected_columns": unexpected,
         "time_span": {
             "first": clean[S.TIMESTAMP].min() if len(clean) else None,
             "last": clean[S.TIMESTAMP].max() if len(clean) else None,
@@ -224,28 +484,156 @@ def validate_line_items(
     return ValidationResult(clean, rejected, report)
 
 
-def rejection_error(result: ValidationResult, max_share: float, examples: int = 3) -> str | None:
-    """The message that fails the stage when too many rows are rejected, else ``None``."""
+def column_label(report: dict, code: str) -> str:
+    """The column a reason is about, with the source's name for it when that differs."""
+    column = REASON_COLUMNS[code]
+    source = report.get("source_columns", {}).get(column)
+    return f"{column} ({source!r} in the source)" if source else column
+
+
+def _examples(result: ValidationResult, code: str, n: int) -> tuple[str, list[str]]:
+    """Source rows and a small table of original values for ``code``: the reason's column
+    beside the invoice and item, so the row can be found in the source."""
+    sample = result.rejected[result.rejected[REASON_COLUMN] == code].head(n)
+    rows = ", ".join(str(r) for r in sample[ROW_COLUMN])
+    focus = REASON_COLUMNS[code]
+    shown = [c for c in (S.MALFORMED,) if code == "malformed_row" and c in sample.columns]
+    if not shown:
+        shown = [c for c in dict.fromkeys([S.INVOICE, S.ITEM, focus]) if c in sample.columns]
+        if code == "duplicate_row":
+            shown = [c for c in S.COLUMNS if c in sample.columns]
+    table = sample[[ROW_COLUMN, *shown]].to_string(index=False, max_colwidth=60).splitlines()
+    return rows, table
+
+
+def rejection_error(result: ValidationResult, params: ValidateParams | float,
+                    examples: int = 3) -> str | None:
+    """The message that fails the stage when too many rows are rejected, else ``None``.
+
+    Reasons with their own limit (``validate.max_rejected_share_by_reason``) are judged
+    against it alone; all other reasons together against ``validate.max_rejected_share``.
+    The message names the source, each offending reason with its column, a few example rows
+    (with their original values) and the fix.
+    """
+    if isinstance(params, float | int):
+        params = ValidateParams(max_rejected_share=params)
     report = result.report
-    if result.rejected_share <= max_share:
+    rows_in = max(report["rows_in"], 1)
+    by_reason = report["rejected_by_reason"]
+    own = params.max_rejected_share_by_reason
+    breaches: list[tuple[str, list[str]]] = []
+    pooled = {code: n for code, n in by_reason.items() if code not in own and n}
+    pooled_total = sum(pooled.values())
+    if pooled_total / rows_in > params.max_rejected_share:
+        head = (f"{pooled_total:,} of {report['rows_in']:,} rows rejected "
+                f"({pooled_total / rows_in:.1%}), above validate.max_rejected_share "
+                f"({params.max_rejected_share:.1%})")
+        breaches.append((head, sorted(pooled, key=lambda c: (-pooled[c], _RANK[c]))[:3]))
+    for code, limit in own.items():
+        if by_reason.get(code, 0) / rows_in > limit:
+            head = (f"{by_reason[code]:,} of {report['rows_in']:,} rows rejected as {code} "
+                    f"({by_reason[code] / rows_in:.1%}), above "
+                    f"validate.max_rejected_share_by_reason.{code} ({limit:.1%})")
+            breaches.append((head, [code]))
+    if not breaches:
         return None
-    top = sorted(report["rejected_by_reason"].items(), key=lambda kv: -kv[1])
-    lines = [
-        f"{report['source']}: {report['rows_rejected']:,} of {report['rows_in']:,} rows rejected "
-        f"({result.rejected_share:.1%}), above validate.max_rejected_share "
-        f"({max_share:.1%}).",
-    ]
-    for code, count in top[:3]:
-        if count == 0:
-            break
-        sample = result.rejected[result.rejected[REASON_COLUMN] == code].head(examples)
-        rows = ", ".join(str(r) for r in sample[ROW_COLUMN])
-        lines.append(f"  {code} ({REASONS[code]}): {count:,} rows, e.g. rows {rows}:")
-        shown = sample.drop(columns=[REASON_COLUMN, ROW_COLUMN])
-        lines.extend("    " + line for line in shown.to_string(index=False).splitlines())
+    lines = []
+    for head, codes in breaches:
+        lines.append(f"{report['source']}: {head}.")
+        for code in codes:
+            rows, table = _examples(result, code, examples)
+            lines.append(f"  {code}: {by_reason[code]:,} rows with {REASONS[code]}, column "
+                         f"{column_label(report, code)}, e.g. source rows {rows}:")
+            lines.extend("      " + line for line in table)
+            lines.append(f"    fix: {FIXES[code]}")
     lines.append(
-        "Fix the source data, map its columns correctly in params.yaml, or raise "
-        "validate.max_rejected_share if these rows are expected. All rejected rows: "
-        "data/validated/rejected.parquet."
-    )
+        f"Or raise the limit in params.yaml if these rows are expected. Every rejected row: "
+        f"{REJECTED_FILE}; summary: {REPORT_FILE}.")
+    return "\n".join(lines)
+
+
+def dataset_error(result: ValidationResult) -> str | None:
+    """A message when the clean data cannot train a model at all, else ``None``."""
+    report = result.report
+    if report["rows_clean"] == 0:
+        return (f"{report['source']}: no row passed validation ({report['rows_in']:,} rows "
+                f"in); see {REPORT_FILE} for the reasons.")
+    if report["invoices_multi_item"] == 0:
+        return (f"{report['source']}: every one of the {report['invoices_clean']:,} clean "
+                "invoices holds a single distinct item, so there are no associations to mine. "
+                "Check the column mapped to invoice_id (ingest.mapping.columns.invoice_id): it "
+                "must group the lines of one purchase, not number each line.")
+    return None
+
+
+def render_markdown(result: ValidationResult, params: ValidateParams,
+                    schema_changes: dict | None = None, examples: int = 3) -> str:
+    """A human-readable validation report: the accounting, each reason with its column,
+    examples and fix, guest checkouts, and changes of the input's columns."""
+    report = result.report
+    rows_in = max(report["rows_in"], 1)
+    verdict = rejection_error(result, params) or dataset_error(result)
+    out = [
+        "# Validation report", "",
+        f"Source: `{report['source']}`", "",
+        f"**{'FAILED' if verdict else 'passed'}**: {report['rows_in']:,} rows in = "
+        f"{report['rows_clean']:,} clean + {report['rows_rejected']:,} rejected "
+        f"({report['rejected_share']:.2%}; limit {params.max_rejected_share:.1%}).", "",
+        "| | count |", "|---|---:|",
+        f"| clean invoices | {report['invoices_clean']:,} |",
+        f"| clean invoices with 2+ items | {report['invoices_multi_item']:,} |",
+        f"| distinct items | {report['items_clean']:,} |",
+        f"| guest checkouts (invoices without customer id, kept) | "
+        f"{_count(report, S.CUSTOMER, 'invoices_without_customer')} |",
+        f"| clean rows without description (kept) | "
+        f"{_count(report, S.DESCRIPTION, 'clean_rows_without_description')} |",
+        f"| invoices over validate.max_basket_items ({params.max_basket_items}) | "
+        f"{report['invoices_too_large']:,} |", "",
+    ]
+    span = report["time_span"]
+    if span["first"] is not None:
+        out += [f"Clean rows span {span['first']} to {span['last']}.", ""]
+    if report["columns_not_provided"]:
+        out += ["Not provided by the source (allowed to be empty): "
+                + ", ".join(f"`{c}`" for c in report["columns_not_provided"]) + ".", ""]
+    out += ["## Rejected rows by reason", "",
+            "| reason | column | rows | share | meaning |", "|---|---|---:|---:|---|"]
+    for code, count in report["rejected_by_reason"].items():
+        if count:
+            out.append(f"| `{code}` | {column_label(report, code)} | {count:,} | "
+                       f"{count / rows_in:.2%} | {REASONS[code]} |")
+    if not report["rows_rejected"]:
+        out.append("| (none) | | 0 | 0.00% | |")
+    out.append("")
+    for code, count in report["rejected_by_reason"].items():
+        if count:
+            _, table = _examples(result, code, examples)
+            out += [f"### `{code}`", "", f"Usual cause and fix: {FIXES[code]}.", "",
+                    "```", *table, "```", ""]
+    out += ["## Input columns", ""]
+    if report["unexpected_columns"]:
+        out += ["Not mapped to a canonical column (ignored): "
+                + ", ".join(f"`{c}`" for c in report["unexpected_columns"]) + ".", ""]
+    if schema_changes is not None:
+        out += [_schema_section(schema_changes), ""]
+    if verdict:
+        out += ["## Why the stage failed", "", "```", verdict, "```", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _count(report: dict, column: str, key: str) -> str:
+    return "(not in the source)" if column in report["columns_not_provided"] else \
+        f"{report[key]:,}"
+
+
+def _schema_section(changes: dict) -> str:
+    if not changes.get("reference"):
+        return "No reference schema to compare with."
+    if not changes["changed"]:
+        return f"Same columns and types as the reference (`{changes['reference']}`)."
+    lines = [f"Changed since the reference (`{changes['reference']}`):", ""]
+    lines += [f"- appeared: `{c}` ({kind})" for c, kind in changes["added"].items()]
+    lines += [f"- disappeared: `{c}` (was {kind})" for c, kind in changes["removed"].items()]
+    lines += [f"- type changed: `{c}` {d['from']} -> {d['to']}"
+              for c, d in changes["retyped"].items()]
     return "\n".join(lines)

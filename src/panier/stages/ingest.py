@@ -1,10 +1,13 @@
-"""Stage ``ingest``: write the canonical line-item table from the configured source."""
+"""Stage ``ingest``: write the canonical line-item table from the configured source, and a
+record of what was read (with a content fingerprint) beside it."""
 
 import logging
 
 from panier import io, paths
 from panier.config import load_params
 from panier.generate import generate_line_items
+from panier.mapping import apply_mapping, preset_name, resolve_mapping
+from panier.sources import read_source
 from panier.stages._runner import run_stage
 
 log = logging.getLogger("panier")
@@ -12,11 +15,22 @@ log = logging.getLogger("panier")
 
 def main() -> None:
     params = load_params().ingest
-    log.info("source: %s (seed %d)", params.source, params.generator.seed)
-    lines = generate_line_items(params.generator)
+    if params.source == "generator":
+        log.info("source: generator (seed %d)", params.generator.seed)
+        lines = generate_line_items(params.generator)
+        info = {"kind": "generator", "seed": params.generator.seed,
+                "sha256": io.fingerprint(lines), "rows": len(lines)}
+    else:
+        log.info("source: %s %s", params.source, params.path if params.source != "sql"
+                 else params.sql.table or "query")
+        data = read_source(params)
+        mapping = resolve_mapping(params)
+        lines = apply_mapping(data.frame, mapping, data.info["location"])
+        info = {**data.info, "mapping_preset": preset_name(params), "mapping": mapping}
     log.info("%s line items on %s invoices", f"{len(lines):,}",
              f"{lines['invoice_id'].nunique():,}")
     io.write_parquet(lines, paths.RAW_LINES)
+    io.write_json(info, paths.SOURCE_INFO)
 
 
 if __name__ == "__main__":

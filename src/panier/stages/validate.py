@@ -1,20 +1,26 @@
-"""Stage ``validate``: split line items into clean and rejected rows, with a report."""
+"""Stage ``validate``: split line items into clean and rejected rows, with a report (JSON and
+Markdown) and the input's observed schema compared with the committed reference."""
 
 import logging
 
-from panier import io, paths
+from panier import input_schema, io, paths
 from panier.config import load_params
 from panier.errors import DataError
+from panier.mapping import not_provided, resolve_mapping
+from panier.sources import describe
 from panier.stages._runner import run_stage
-from panier.validation import rejection_error, validate_line_items
+from panier.validation import dataset_error, rejection_error, render_markdown, validate_line_items
 
 log = logging.getLogger("panier")
 
 
 def main() -> None:
-    params = load_params().validate_
+    all_params = load_params()
+    params, ingest = all_params.validate_, all_params.ingest
     lines = io.read_parquet(paths.RAW_LINES)
-    result = validate_line_items(lines, params, source=str(paths.RAW_LINES))
+    result = validate_line_items(lines, params, source=describe(ingest), parsing=ingest.parsing,
+                                 not_provided=not_provided(ingest),
+                                 source_columns=resolve_mapping(ingest))
     report = result.report
     log.info("%s rows in, %s clean, %s rejected (%.2f%%)", f"{report['rows_in']:,}",
              f"{report['rows_clean']:,}", f"{report['rows_rejected']:,}",
@@ -22,12 +28,31 @@ def main() -> None:
     for code, count in report["rejected_by_reason"].items():
         if count:
             log.info("  rejected %s: %s", code, f"{count:,}")
+
+    observed = input_schema.observe(lines)
+    changes = input_schema.compare(input_schema.read_reference(paths.REFERENCE_SCHEMA), observed,
+                                   str(paths.REFERENCE_SCHEMA))
+    report["schema_changes"] = changes
+    if changes["changed"]:
+        log.warning("input schema changed: %s", input_schema.describe(changes))
+
     # Written even when the stage fails, so that the rejected rows can be inspected.
     io.write_parquet(result.clean, paths.CLEAN_LINES)
     io.write_parquet(result.rejected, paths.REJECTED_LINES)
     io.write_json(report, paths.VALIDATION_METRICS)
-    message = rejection_error(result, params.max_rejected_share)
+    io.write_json(observed, paths.INPUT_SCHEMA)
+    io.write_text(render_markdown(result, params, changes), paths.VALIDATION_REPORT)
+    if changes["changed"] and params.on_schema_change == "fail":
+        raise DataError(
+            f"{report['source']}: the input's columns changed against "
+            f"{paths.REFERENCE_SCHEMA}: {input_schema.describe(changes)}. If this is intended, "
+            "accept it with `python -m panier.input_schema accept` and commit "
+            f"{paths.REFERENCE_SCHEMA}; or set validate.on_schema_change: warn.")
+    message = rejection_error(result, params) or dataset_error(result)
     if message:
+        if changes["changed"]:  # often the cause: say so
+            message += (f"\nNote: the input's columns changed against {paths.REFERENCE_SCHEMA}: "
+                        f"{input_schema.describe(changes)}.")
         raise DataError(message)
 
 

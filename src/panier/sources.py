@@ -1,0 +1,510 @@
+"""Source connectors: read the source configured in ``params.yaml`` (``ingest``) as it is.
+
+``read_source`` returns the source's rows under the source's own column names, values as the
+source holds them (text formats: every value a string, so that nothing is lost before
+validation), plus a provenance record: what was read, from where, and a content fingerprint.
+
+Locations: a local file or folder, an http(s) URL, an ``s3://bucket/key`` object (endpoint
+configurable for S3-compatible stores), a path on a DVC remote (``remote://name/path``, read
+with the remote's configuration), or a SQL database through a SQLAlchemy URL. Formats:
+CSV (optionally gzip, bzip2 or xz compressed), Parquet, basket lists and FIMI. Credentials
+come from the environment (AWS variables or profiles, ``${VAR}`` in a SQL URL, HTTP headers
+from named variables) or DVC's local config, never from the repository.
+
+Every failure a user can fix raises ``DataError`` or ``ConfigError`` naming the source.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import logging
+import lzma
+import os
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from panier import schema as S
+from panier.config import IngestParams
+from panier.errors import ConfigError, DataError
+from panier.io import fingerprint
+from panier.mapping import format_of
+
+log = logging.getLogger(__name__)
+
+_COMPRESSIONS = {b"\x1f\x8b": ("gzip", gzip.decompress), b"BZh": ("bzip2", bz2.decompress),
+                 b"\xfd7zXZ\x00": ("xz", lzma.decompress)}
+_OTHER_DELIMITERS = [";", "\t", "|", ","]
+_SKIPPED_IN_FOLDERS = re.compile(r"^(\.|readme)|\.(dvc|md)$", re.IGNORECASE)
+
+
+@dataclass
+class SourceData:
+    """A source's rows under its own column names, and where they came from."""
+
+    frame: pd.DataFrame
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Blob:
+    name: str  # for messages: the redacted location
+    data: bytes
+
+
+# --- where the bytes come from ----------------------------------------------------------------
+
+
+def redact(location: str) -> str:
+    """A location safe to log and record: no user info, password or query string."""
+    if "://" not in location:
+        return location
+    parts = urlsplit(location)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    query = "?..." if parts.query else ""
+    return urlunsplit((parts.scheme, host, parts.path, "", "")) + query
+
+
+def _local_blobs(path_text: str) -> list[_Blob]:
+    path = Path(path_text)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir()
+                       if p.is_file() and not _SKIPPED_IN_FOLDERS.search(p.name))
+        if not files:
+            raise DataError(f"{path}/ holds no data files: put the export there, or set "
+                            "ingest.path to the file in params.yaml")
+    elif path.is_file():
+        files = [path]
+    else:
+        raise DataError(f"{path} not found: set ingest.path in params.yaml to an existing file "
+                        "(paths are relative to the repository root)")
+    blobs = []
+    for file in files:
+        try:
+            blobs.append(_Blob(str(file), file.read_bytes()))
+        except OSError as exc:
+            raise DataError(f"{file} cannot be read: {exc.strerror}") from None
+    return blobs
+
+
+def _http_blob(url: str, params: IngestParams) -> _Blob:
+    headers = {"User-Agent": "panier-ingest"}
+    for header, variable in params.http.headers_from_env.items():
+        if variable not in os.environ:
+            raise ConfigError(f"ingest.http.headers_from_env.{header}: environment variable "
+                              f"{variable} is not set")
+        headers[header] = os.environ[variable]
+    name = redact(url)
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=params.http.timeout_seconds) as response:
+            return _Blob(name, response.read())
+    except urllib.error.HTTPError as exc:
+        raise DataError(f"{name} answered HTTP {exc.code} {exc.reason}: check ingest.path and, "
+                        "for a protected URL, ingest.http.headers_from_env") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DataError(f"cannot reach {name}: {reason}. Check ingest.path and that the server "
+                        f"is up (timeout {params.http.timeout_seconds:g} s: "
+                        "ingest.http.timeout_seconds)") from None
+
+
+def _s3_blob(url: str, params: IngestParams) -> _Blob:
+    import botocore.exceptions
+    import s3fs  # imported here: only S3 sources need it
+
+    endpoint = params.s3.endpoint_url
+    where = f" at {endpoint}" if endpoint else ""
+    client_kwargs = {"region_name": params.s3.region} if params.s3.region else {}
+    fs = s3fs.S3FileSystem(
+        endpoint_url=endpoint, client_kwargs=client_kwargs, skip_instance_cache=True,
+        config_kwargs={"connect_timeout": 10, "read_timeout": 60,
+                       "retries": {"max_attempts": 2, "mode": "standard"}})
+    try:
+        return _Blob(url, fs.cat_file(url[len("s3://"):]))
+    except FileNotFoundError:
+        raise DataError(f"{url} does not exist{where}: check the bucket and key in "
+                        "ingest.path") from None
+    except PermissionError as exc:
+        raise DataError(f"access to {url}{where} denied ({exc}): check the credentials in "
+                        "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the "
+                        "object's permissions") from None
+    except botocore.exceptions.NoCredentialsError:
+        raise DataError(f"no credentials to read {url}: set AWS_ACCESS_KEY_ID and "
+                        "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the environment") from None
+    except (botocore.exceptions.EndpointConnectionError,
+            botocore.exceptions.ConnectTimeoutError) as exc:
+        raise DataError(f"cannot reach the S3 endpoint for {url}: {exc}. Check "
+                        "ingest.s3.endpoint_url (or AWS_ENDPOINT_URL)") from None
+    except OSError as exc:  # s3fs wraps other service errors (e.g. an invalid bucket name)
+        raise DataError(f"reading {url}{where} failed: {exc}") from None
+
+
+def _remote_blob(url: str) -> _Blob:
+    """``remote://<name>/<path>``: read through a DVC remote, with its configuration (endpoint,
+    credentials in ``.dvc/config.local``), exactly as DVC reads it to check the dependency."""
+    from dvc.config import RemoteNotFoundError
+    from dvc.exceptions import DvcException, NotDvcRepoError
+    from dvc.repo import Repo
+
+    name, _, relative = url[len("remote://"):].partition("/")
+    try:
+        with Repo(".") as repo:
+            remote = repo.cloud.get_remote(name)
+    except NotDvcRepoError:
+        raise DataError(f"{url}: remote:// paths are read through this repository's DVC "
+                        "config; run from the repository root") from None
+    except RemoteNotFoundError:
+        raise DataError(f"{url}: no DVC remote named {name!r}; add it with "
+                        f"`dvc remote add {name} <url>` (credentials: `dvc remote modify "
+                        f"--local {name} ...`)") from None
+    except DvcException as exc:
+        raise DataError(f"{url}: the DVC remote {name!r} is misconfigured: {exc}") from None
+    fs = remote.fs
+    path = fs.join(remote.path, relative)
+    try:
+        return _Blob(url, fs.cat_file(path))
+    except FileNotFoundError:
+        raise DataError(f"{url} does not exist (DVC remote {name!r})") from None
+    except PermissionError as exc:
+        raise DataError(f"access to {url} denied ({exc}): check the remote's credentials "
+                        f"(`dvc remote modify --local {name} ...`)") from None
+    except (OSError, DvcException) as exc:
+        raise DataError(f"reading {url} failed: {exc}") from None
+
+
+# --- what the bytes hold ----------------------------------------------------------------------
+
+
+def _decompress(blob: _Blob) -> tuple[bytes, str | None]:
+    for magic, (name, decompress) in _COMPRESSIONS.items():
+        if blob.data.startswith(magic):
+            try:
+                return decompress(blob.data), name
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                raise DataError(f"{blob.name} looks {name}-compressed but cannot be "
+                                f"decompressed ({exc}): the file is truncated or corrupt") from None
+    return blob.data, None
+
+
+def _format(name: str, configured: str) -> str:
+    fmt = format_of(name, configured)
+    if fmt is None:
+        raise ConfigError(f"cannot tell the format of {name} from its name: set ingest.format "
+                          "(csv, parquet, basket_list or fimi) in params.yaml")
+    return fmt
+
+
+def _decode_error(name: str, data: bytes, encoding: str) -> DataError:
+    """Where a file stops being valid text in ``encoding``, and what to set instead."""
+    try:
+        data.decode(encoding)
+        where = ""
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        where = f" (line {line}, byte {data[exc.start:exc.start + 1]!r})"
+    return DataError(f"{name} is not valid {encoding} text{where}: set ingest.encoding to the "
+                     "file's encoding in params.yaml (often latin-1 or cp1252 for older "
+                     "exports)")
+
+
+def _parse_csv(name: str, data: bytes, params: IngestParams, delimiter: str) -> pd.DataFrame:
+    if not data.strip():
+        raise DataError(f"{name} is empty: expected a header line and data rows")
+    read = pacsv.ReadOptions(encoding=params.encoding, use_threads=True)
+    parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=params.csv.quote_char,
+                               invalid_row_handler=lambda row: "skip")
+    try:  # the header alone, to read every column as text
+        names = pacsv.open_csv(io.BytesIO(data), read_options=read,
+                               parse_options=parse).schema.names
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(name, data, params, exc) from None
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise DataError(f"{name}: column(s) {duplicated} appear more than once in the header; "
+                        "rename them in the export so each column has one name")
+    malformed: list[str] = []
+
+    def keep_malformed(row) -> str:
+        malformed.append(row.text)
+        return "skip"
+
+    parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=params.csv.quote_char,
+                               invalid_row_handler=keep_malformed)
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                   null_values=[""], strings_can_be_null=True)
+    try:
+        table = pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse,
+                               convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(name, data, params, exc) from None
+    if len(names) == 1:
+        for other in _OTHER_DELIMITERS:
+            if other != delimiter and other in names[0]:
+                raise DataError(
+                    f"{name} has a single column {names[0][:60]!r}: it looks "
+                    f"{other!r}-separated. Set ingest.csv.delimiter: {other!r} in params.yaml")
+    frame = table.to_pandas()
+    if table.num_rows == 0 and not malformed:
+        raise DataError(f"{name} has a header ({', '.join(names)[:120]}) but no data rows")
+    if malformed:
+        # Kept as rows of their own, so that validation rejects them with their text.
+        log.warning("%s: %d row(s) do not have %d fields", name, len(malformed), len(names))
+        extra = pd.DataFrame({S.MALFORMED: pd.array(malformed, dtype="str")})
+        frame = pd.concat([frame, extra], ignore_index=True)
+    return frame
+
+
+def _csv_error(name: str, data: bytes, params: IngestParams, exc: Exception) -> DataError:
+    text = str(exc)
+    if "UTF8" in text or "UTF-8" in text or "decode" in text.lower():
+        return _decode_error(name, data, params.encoding)
+    if "Empty CSV file" in text:
+        return DataError(f"{name} is empty: expected a header line and data rows")
+    return DataError(f"{name} cannot be read as CSV: {text.splitlines()[0]}. Check "
+                     "ingest.csv.delimiter, ingest.csv.quote_char and ingest.encoding")
+
+
+def _parse_parquet(name: str, data: bytes) -> pd.DataFrame:
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{name} is not a readable Parquet file ({exc}); set ingest.format if "
+                        "it is another format") from None
+    if table.num_rows == 0:
+        raise DataError(f"{name} holds no rows")
+    return table.to_pandas()
+
+
+def _parse_baskets(name: str, data: bytes, params: IngestParams,
+                   fimi: bool) -> tuple[pd.DataFrame, dict]:
+    """One basket per line: a synthetic invoice per line (its line number), quantity 1, and
+    times spread evenly over ``ingest.baskets.days`` in line order."""
+    try:
+        text = data.decode(params.encoding)
+    except UnicodeDecodeError:
+        raise _decode_error(name, data, params.encoding) from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    cfg = params.baskets
+    basket_of, items, bad = [], [], []
+    empty_lines = empty_items = 0
+    for number, line in enumerate(lines, start=1):
+        line = line.rstrip("\r")
+        tokens = line.split() if fimi else line.split(cfg.delimiter)
+        if cfg.strip_items and not fimi:
+            tokens = [t.strip() for t in tokens]
+        kept = [t for t in tokens if t != ""]
+        empty_items += len(tokens) - len(kept)
+        if not kept:
+            empty_lines += 1
+            continue
+        basket_of.extend([number] * len(kept))
+        items.extend(kept)
+        if fimi:
+            bad.extend(None if t.isdigit() else f"line {number}: {line}" for t in kept)
+    if not items:
+        raise DataError(f"{name} holds no baskets ({len(lines)} lines, all empty)")
+    basket = np.asarray(basket_of, dtype=np.int64)
+    span = cfg.days * 86_400
+    offsets = (basket - 1) * span // max(len(lines), 1)
+    start = np.datetime64(cfg.start_date.isoformat(), "s")
+    frame = pd.DataFrame({
+        "basket": pd.array(basket.astype(str), dtype="str"),
+        "timestamp": (start + offsets.astype("timedelta64[s]")).astype("datetime64[ns]"),
+        "item": pd.array(items, dtype="str"),
+        "quantity": np.ones(len(items), dtype=np.int64),
+    })
+    if fimi and any(b is not None for b in bad):
+        frame[S.MALFORMED] = pd.array(bad, dtype="str")
+    return frame, {"lines": len(lines), "empty_lines": empty_lines, "empty_items": empty_items}
+
+
+def _parse_blob(blob: _Blob, params: IngestParams) -> tuple[pd.DataFrame, dict]:
+    fmt = _format(blob.name, params.format)
+    data, compression = _decompress(blob)
+    if data.startswith(b"PK\x03\x04"):
+        raise DataError(f"{blob.name} is a zip archive (an Excel workbook?), not {fmt}: "
+                        "export the sheet as CSV, or unpack the archive")
+    info = {"format": fmt, "compression": compression, "bytes": len(blob.data),
+            "sha256": hashlib.sha256(blob.data).hexdigest()}
+    if fmt == "parquet":
+        frame = _parse_parquet(blob.name, data)
+    elif fmt == "csv":
+        delimiter = params.csv.delimiter
+        if delimiter == "," and ".tsv" in PurePosixPath(urlsplit(blob.name).path).suffixes:
+            delimiter = "\t"
+        frame = _parse_csv(blob.name, data, params, delimiter)
+    else:
+        frame, counts = _parse_baskets(blob.name, data, params, fimi=fmt == "fimi")
+        info.update(counts)
+    return frame, info
+
+
+# --- SQL ---------------------------------------------------------------------------------------
+
+
+def sql_url(params: IngestParams) -> str:
+    """The SQLAlchemy URL with ``${VAR}`` references filled in from the environment; without
+    ``ingest.sql.url``, the SQLite file at ``ingest.path``."""
+    if params.sql.url is None:
+        path = Path(params.path)
+        if not path.is_file():
+            raise DataError(f"{path} is not a SQLite file: set ingest.path to the database "
+                            "file, or ingest.sql.url to the database's SQLAlchemy URL")
+        return f"sqlite:///{path}"
+
+    def fill(match: re.Match) -> str:
+        variable = match.group(1)
+        if variable not in os.environ:
+            raise ConfigError(f"ingest.sql.url uses ${{{variable}}} but the environment "
+                              f"variable {variable} is not set")
+        return os.environ[variable]
+
+    url = re.sub(r"\$\{(\w+)\}", fill, params.sql.url)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        # SQLite would silently create a missing file and find no tables in it.
+        file = Path(url[len("sqlite:///"):].split("?")[0])
+        if not file.is_file():
+            raise DataError(f"SQLite file {file} not found (ingest.sql.url)")
+    return url
+
+
+def _sql_frame(params: IngestParams) -> tuple[pd.DataFrame, str]:
+    import sqlalchemy as sa  # imported here: only SQL sources need it
+
+    url = sql_url(params)
+    try:
+        engine = sa.create_engine(url)
+        shown = engine.url.render_as_string(hide_password=True)
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"ingest.sql.url: no SQLAlchemy driver for it ({exc}); install the "
+                          "database's driver, e.g. pip install 'psycopg[binary]'") from None
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise ConfigError(f"ingest.sql.url is not a valid SQLAlchemy URL: {exc}") from None
+    cfg = params.sql
+    try:
+        with engine.connect() as connection:
+            if cfg.query is not None:
+                statement = sa.text(cfg.query)
+            else:
+                schema, _, name = cfg.table.rpartition(".")
+                try:
+                    table = sa.Table(name, sa.MetaData(), schema=schema or None,
+                                     autoload_with=connection)
+                except sa.exc.NoSuchTableError:
+                    known = sa.inspect(connection).get_table_names(schema=schema or None)
+                    raise DataError(f"{shown}: no table {cfg.table!r} (ingest.sql.table); "
+                                    f"tables: {', '.join(known) or '(none)'}") from None
+                missing = [c for c in cfg.order_by if c not in table.c]
+                if missing:
+                    raise ConfigError(f"ingest.sql.order_by: {missing} are not columns of "
+                                      f"{cfg.table}: {', '.join(table.c.keys())}")
+                statement = sa.select(table).order_by(*(table.c[c] for c in cfg.order_by))
+            frame = pd.read_sql(statement, connection)
+    except (sa.exc.DBAPIError, pd.errors.DatabaseError) as exc:
+        # pandas wraps the driver's error; its first line is what the database said.
+        cause = exc if isinstance(exc, sa.exc.DBAPIError) else exc.__cause__
+        orig = getattr(cause, "orig", None) or cause or exc
+        detail = str(orig).splitlines()[0]
+        what = "query (ingest.sql.query)" if cfg.query is not None else f"table {cfg.table}"
+        raise DataError(f"{shown}: the {what} failed: {detail}") from None
+    finally:
+        engine.dispose()
+    if frame.empty:
+        raise DataError(f"{shown}: the {'query' if cfg.query else 'table'} returned no rows")
+    return frame, shown
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+def _as_storable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of mixed Python objects (SQLite allows text in an integer column) as text, so
+    that they can be written to Parquet and judged by validation."""
+    mixed = [c for c in frame.columns if frame[c].dtype == object]
+    if not mixed:
+        return frame
+    frame = frame.copy()
+    for column in mixed:
+        values = frame[column]
+        frame[column] = values.map(lambda v: None if v is None or v is pd.NA
+                                   or (isinstance(v, float) and np.isnan(v)) else str(v),
+                                   na_action="ignore").astype("str")
+    return frame
+
+
+def _named_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    names = [str(c) if str(c).strip() else f"unnamed_{i + 1}"
+             for i, c in enumerate(frame.columns)]
+    return frame.set_axis(names, axis=1)
+
+
+def read_source(params: IngestParams) -> SourceData:
+    """Read the configured non-generator source.
+
+    Returns its rows (source column names, original values) and a provenance record with a
+    content fingerprint: SHA-256 of the bytes read, or of the query result for SQL.
+    """
+    if params.source == "generator":
+        raise ConfigError("read_source reads files, URLs, S3 objects and databases; the "
+                          "generator is run by panier.generate")
+    location = redact(params.path) if params.source != "sql" else ""
+    if params.source == "sql":
+        frame, shown = _sql_frame(params)
+        frame = _as_storable(frame)
+        info = {"kind": "sql", "location": shown,
+                "query": params.sql.query, "table": params.sql.table,
+                "sha256": fingerprint(frame)}
+    else:
+        if params.source == "file":
+            blobs = _local_blobs(params.path)
+        elif params.source == "url":
+            blobs = [_http_blob(params.path, params)]
+        elif params.source == "remote":
+            blobs = [_remote_blob(params.path)]
+        else:
+            blobs = [_s3_blob(params.path, params)]
+        frames, parts = [], []
+        for blob in blobs:
+            frame, part = _parse_blob(blob, params)
+            frames.append(_named_columns(frame))
+            parts.append({"name": blob.name, **part})
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        info = {"kind": params.source, "location": location}
+        if len(parts) == 1:
+            info.update({k: v for k, v in parts[0].items() if k != "name"})
+        else:
+            info["files"] = parts
+            info["sha256"] = hashlib.sha256(
+                "".join(p["sha256"] for p in parts).encode()).hexdigest()
+    frame = _named_columns(frame)
+    info.update({"rows": len(frame), "columns": [c for c in frame.columns if c != S.MALFORMED],
+                 "malformed_rows": int(frame[S.MALFORMED].notna().sum())
+                 if S.MALFORMED in frame.columns else 0})
+    return SourceData(frame, info)
+
+
+def describe(params: IngestParams) -> str:
+    """The source as named in messages: a redacted path or URL, the generator, or SQL."""
+    if params.source == "generator":
+        return f"generator (seed {params.generator.seed})"
+    if params.source == "sql":
+        what = params.sql.table or "query"
+        return f"{redact(params.sql.url) if params.sql.url else params.path} ({what})"
+    return redact(params.path)
