@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.model is not None and args.registry is not None:
         parser.error("give either --model or --registry, not both")
+    if args.request_log_backups < 1:
+        parser.error("--request-log-backups must be at least 1")
     if not 1 <= args.default_k <= args.max_k:
         parser.error("--default-k must be between 1 and --max-k")
     return args

@@ -116,6 +116,9 @@ def load_model(path: str | Path, version: str | None = None, stage: str | None =
     if not folder.is_dir():
         raise ModelError(f"{folder}: no such model folder; train one (dvc repro) or pass "
                          "the folder that holds model_card.json")
+    # Resolve once: if ``path`` is a symlink that a deployment re-points, every file is read
+    # from the same target.
+    folder = folder.resolve()
     card_path = folder / CARD_FILE
     card_bytes = _read_bytes(card_path)
     card = _check_card(card_bytes, card_path)
@@ -140,7 +143,7 @@ def load_model(path: str | Path, version: str | None = None, stage: str | None =
     return Model(
         version=version or f"local-{content[:12]}",
         stage=stage,
-        source=source or f"path:{folder.resolve()}",
+        source=source or f"path:{folder}",
         path=folder,
         card=card,
         content_sha256=content,

@@ -20,9 +20,8 @@ after the answer, and all of them on shutdown.
 
 from __future__ import annotations
 
-import logging
+import os
 from datetime import UTC, datetime
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import orjson
@@ -110,44 +109,68 @@ class Metrics:
 
 
 class RequestLog:
-    """Appends one JSON object per line to ``path``, rotating at ``max_bytes`` and keeping
-    ``backups`` older files.
+    """Appends one JSON object per line to ``path``; when the next line would take the file
+    past ``max_bytes`` (0: never), the file is rotated: ``path`` becomes ``path.1``,
+    ``path.1`` becomes ``path.2``, and so on; the oldest beyond ``backups`` is deleted.
 
-    ``write`` only appends the line to a buffer; ``flush`` writes the buffer in one system
-    call (the service flushes every ``FLUSH_SECONDS`` and when ``BATCH_LINES`` lines wait),
-    so a request pays for neither a disk write nor a hand-over to another thread. ``close``
-    flushes what is left. Rotation uses the standard library's rotating handler, checked per
-    batch: a file never exceeds ``max_bytes`` unless one batch does.
+    ``write`` only appends the encoded line to a buffer; ``flush`` writes the buffer with one
+    system call per file (the service flushes every ``FLUSH_SECONDS`` and whenever
+    ``BATCH_LINES`` lines wait), so a request pays for neither a disk write nor a hand-over
+    to another thread. ``close`` flushes what is left. One process writes one log: give
+    each instance its own path.
     """
 
     BATCH_LINES = 256
     FLUSH_SECONDS = 0.2
 
     def __init__(self, path: str | Path, max_bytes: int, backups: int):
+        if backups < 1:
+            raise ValueError("keep at least one rotated file (backups >= 1)")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handler = RotatingFileHandler(self.path, maxBytes=max_bytes,
-                                            backupCount=backups, encoding="utf-8")
-        self._handler.setFormatter(logging.Formatter("%(message)s"))
-        self._buffer: list[str] = []
-        self._closed = False
+        self.max_bytes, self.backups = max_bytes, backups
+        self._file = open(self.path, "ab")  # noqa: SIM115 - open for the service's lifetime
+        self._size = self._file.tell()
+        self._buffer: list[bytes] = []
 
     def write(self, record: dict) -> None:
-        if self._closed:
+        if self._file.closed:
             return
-        self._buffer.append(orjson.dumps(record).decode())
+        self._buffer.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         if len(self._buffer) >= self.BATCH_LINES:
             self.flush()
 
     def flush(self) -> None:
-        if not self._buffer:
+        if not self._buffer or self._file.closed:
             return
         lines, self._buffer = self._buffer, []
-        self._handler.emit(logging.makeLogRecord({"msg": "\n".join(lines),
-                                                  "levelno": logging.INFO}))
+        chunk = bytearray()
+        for line in lines:
+            if (self.max_bytes and self._size + len(chunk) + len(line) > self.max_bytes
+                    and self._size + len(chunk) > 0):
+                self._write(chunk)
+                chunk = bytearray()
+                self._rotate()
+            chunk += line
+        self._write(chunk)
+
+    def _write(self, chunk: bytearray) -> None:
+        if chunk:
+            self._file.write(chunk)
+            self._file.flush()
+            self._size += len(chunk)
+
+    def _rotate(self) -> None:
+        self._file.close()
+        for index in range(self.backups - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{index}")
+            if older.exists():
+                os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
+        os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        self._file = open(self.path, "ab")  # noqa: SIM115
+        self._size = 0
 
     def close(self) -> None:
-        if not self._closed:
+        if not self._file.closed:
             self.flush()
-            self._closed = True
-            self._handler.close()
+            self._file.close()
