@@ -52,10 +52,11 @@ def test_recommend_ranks_items_with_the_evidence_of_each(service, model):
     assert body["request_id"] == reply.headers["x-request-id"]
     first = body["recommendations"][0]
     assert first["item_code"] == best.consequent and first["source"] == "rule"
-    assert first["rule"] == {"antecedent": list(best.antecedent), "confidence": best.confidence,
-                             "lift": best.lift, "support": best.support}
+    assert first["rule"] == {"antecedent": list(best.antecedent),
+                             "confidence": round(best.confidence, 6),
+                             "lift": round(best.lift, 6), "support": round(best.support, 6)}
     assert first["description"] == model.items[best.consequent].description
-    assert first["popularity"] == model.items[best.consequent].support
+    assert first["popularity"] == round(model.items[best.consequent].support, 6)
     expected = [s.item_code for s in model.recommend(best.antecedent, 3).suggestions]
     assert [r["item_code"] for r in body["recommendations"]] == expected
 

@@ -9,6 +9,7 @@ check is refused while the old one keeps serving.
 
 
 import asyncio
+import gc
 import hmac
 import logging
 import random
@@ -149,6 +150,11 @@ class ModelHolder:
         self.loaded_at = time.time()
         # One reference assignment: a request reads either the old model or the new one.
         self.model = model
+        # A model is ~10^5 long-lived objects; a full garbage collection walking them all
+        # stalls every request for tens of milliseconds (150 ms for 50,000 rules on a slow
+        # core). Freezing moves everything alive now out of the collector's sight. The model
+        # holds no reference cycles, so the one it replaces is still freed by refcounting.
+        gc.freeze()
         self.metrics.set_model(model.version, model.stage,
                                model.card["data"]["fingerprint_sha256"], model.n_rules,
                                self.loaded_at)
@@ -384,10 +390,12 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
                 "item_code": s.item_code,
                 "description": items[s.item_code].description,
                 "source": s.source,
+                # Six decimals, as every JSON file of the pipeline.
                 "rule": None if s.rule is None else {
-                    "antecedent": list(s.rule.antecedent), "confidence": s.rule.confidence,
-                    "lift": s.rule.lift, "support": s.rule.support},
-                "popularity": items[s.item_code].support,
+                    "antecedent": list(s.rule.antecedent),
+                    "confidence": round(s.rule.confidence, 6), "lift": round(s.rule.lift, 6),
+                    "support": round(s.rule.support, 6)},
+                "popularity": round(items[s.item_code].support, 6),
             } for s in answer.suggestions],
             "unknown_items": unknown,
         })
