@@ -43,7 +43,7 @@ def lonely_item(model) -> str:
 
 
 def test_recommend_ranks_items_with_the_evidence_of_each(service, model):
-    best = model.index._rules[0]
+    best = model.index.rules[0]
     reply = service.recommend(list(best.antecedent), k=3)
     assert reply.status == 200
     body = reply.json()
@@ -198,7 +198,7 @@ def test_metrics_count_requests_latency_and_fallback_answers(service, model):
     timed = service.metric("panier_http_request_duration_seconds_count", endpoint="/recommend")
     fallback = service.metric("panier_recommendations_total", outcome="fallback")
     service.recommend([lonely_item(model)])
-    service.recommend(list(model.index._rules[0].antecedent))
+    service.recommend(list(model.index.rules[0].antecedent))
     service.recommend([])
     assert service.metric("panier_http_requests_total", endpoint="/recommend", method="POST",
                           status="200") == ok + 2

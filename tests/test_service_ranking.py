@@ -86,7 +86,7 @@ def test_fallback_flag_and_outcomes(model_dir):
         c for c in model.popular if c != lonely][:5]
     assert all(s.source == "popularity" and s.rule is None for s in answer.suggestions)
 
-    best = model.index._rules[0]
+    best = model.index.rules[0]
     answer = model.recommend(best.antecedent, 1)
     assert not answer.fallback and answer.outcome == "rules"
     assert answer.suggestions[0].rule == best
@@ -100,7 +100,7 @@ def test_fallback_flag_and_outcomes(model_dir):
 
 def test_lookup_visits_only_rules_whose_antecedent_the_basket_holds(model_dir, baskets):
     model = load_model(model_dir)
-    rules = model.index._rules
+    rules = model.index.rules
     for basket in baskets:
         held = frozenset(basket)
         visited = [rule for group in model.index.applicable(held) for rule in group]

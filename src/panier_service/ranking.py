@@ -82,7 +82,10 @@ class RuleIndex:
     """
 
     def __init__(self, rules: Sequence[Rule]):
-        """``rules`` in rank order (best first); antecedents sorted."""
+        """``rules`` best first (by confidence, then lift, descending), with ``rules[i].rank
+        == i`` and antecedents sorted."""
+        if any(rule.rank != i for i, rule in enumerate(rules)):
+            raise ValueError("rules must be given best first, rule i with rank i")
         by_antecedent: dict[tuple[str, ...], list[Rule]] = {}
         for rule in rules:
             by_antecedent.setdefault(rule.antecedent, []).append(rule)
@@ -109,6 +112,11 @@ class RuleIndex:
         self._items = frozenset(i for a in by_antecedent for i in a)
         self.n_rules = len(rules)
         self.n_antecedents = len(by_antecedent)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule, best first."""
+        return self._rules
 
     def _antecedents(self, basket: frozenset[str]) -> Iterator[tuple[str, ...]]:
         """The indexed antecedents that ``basket`` holds."""
