@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     except ModelError as exc:
         print(f"panier-serve: cannot load the model: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:  # e.g. the request log's folder is not writable
+        print(f"panier-serve: cannot start: {exc}", file=sys.stderr)
+        sys.exit(2)
 
     import uvicorn
 

@@ -249,8 +249,11 @@ class ServiceMiddleware:
             if not declared.isdigit():
                 return error_response(400, "Content-Length must be a number of bytes")
             if int(declared) > limit:
-                return error_response(413, f"request body of {int(declared)} bytes is over the "
-                                           f"limit of {limit} bytes; send a smaller basket")
+                # Close the connection rather than drain a body we will not read.
+                reply = error_response(413, f"request body of {int(declared)} bytes is over "
+                                            f"the limit of {limit} bytes; send a smaller basket")
+                reply.headers["connection"] = "close"
+                return reply
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
