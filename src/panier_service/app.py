@@ -30,6 +30,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import MutableHeaders
+from starlette.routing import Route
 
 from panier_service import __version__
 from panier_service.artifact import Model, ModelError
@@ -402,7 +403,9 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
             "unknown_items": unknown,
         })
 
-    app.add_route("/recommend", recommend, methods=["POST"], include_in_schema=False)
+    # First in the routing table: the router tries routes in order, and this one is hot.
+    app.router.routes.insert(0, Route("/recommend", recommend, methods=["POST"],
+                                      include_in_schema=False))
     app.openapi = lambda: _openapi(app, RecommendRequest)
 
     @app.get("/health", summary="Liveness and the model in service")
