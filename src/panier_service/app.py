@@ -35,6 +35,7 @@ from starlette.routing import Route
 from panier_service import __version__
 from panier_service.artifact import Model, ModelError
 from panier_service.observability import ENDPOINTS, Metrics, RequestLog, utc_now
+from panier_service.ranking import Suggestion
 from panier_service.registry import ModelSource
 
 log = logging.getLogger("panier_service")
@@ -136,6 +137,38 @@ ERROR_RESPONSES = {status: {"model": ErrorResponse, "description": text} for sta
 
 # --- the model in service ----------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Served:
+    """A model with the JSON objects of its answers built once: every rule's recommendation
+    with its evidence, and every item's popularity fallback, floats rounded to six decimals
+    as in every JSON file of the pipeline. Rounding and building them per request would cost
+    more than the lookup itself."""
+
+    model: Model
+    by_rule: tuple[dict, ...]  # index: the rule's rank
+    by_item: dict[str, dict]
+
+    @classmethod
+    def prepare(cls, model: Model) -> "Served":
+        """Check that ``model`` can serve and build its answers (CPU work: called off the
+        event loop on reload)."""
+        smoke_test(model)
+        items = model.items
+        by_item = {code: {"item_code": code, "description": item.description,
+                          "source": "popularity", "rule": None,
+                          "popularity": round(item.support, 6)}
+                   for code, item in items.items()}
+        by_rule = tuple({**by_item[rule.consequent], "source": "rule", "rule": {
+            "antecedent": list(rule.antecedent), "confidence": round(rule.confidence, 6),
+            "lift": round(rule.lift, 6), "support": round(rule.support, 6)}}
+            for rule in model.index.rules)
+        return cls(model, by_rule, by_item)
+
+    def present(self, suggestion: Suggestion) -> dict:
+        rule = suggestion.rule
+        return self.by_item[suggestion.item_code] if rule is None else self.by_rule[rule.rank]
+
+
 class ModelHolder:
     """The model in service and how to replace it."""
 
@@ -144,18 +177,22 @@ class ModelHolder:
         self.metrics = metrics
         self._lock = asyncio.Lock()
         self.last_refusal: str | None = None
-        self._install(model)
+        self._install(Served.prepare(model))
 
-    def _install(self, model: Model) -> None:
-        smoke_test(model)
+    @property
+    def model(self) -> Model:
+        return self.served.model
+
+    def _install(self, served: Served) -> None:
         self.loaded_at = time.time()
         # One reference assignment: a request reads either the old model or the new one.
-        self.model = model
+        self.served = served
         # A model is ~10^5 long-lived objects; a full garbage collection walking them all
         # stalls every request for tens of milliseconds (150 ms for 50,000 rules on a slow
         # core). Freezing moves everything alive now out of the collector's sight. The model
         # holds no reference cycles, so the one it replaces is still freed by refcounting.
         gc.freeze()
+        model = served.model
         self.metrics.set_model(model.version, model.stage,
                                model.card["data"]["fingerprint_sha256"], model.n_rules,
                                self.loaded_at)
@@ -168,9 +205,11 @@ class ModelHolder:
             if self.source is None:
                 return {"reloaded": False, "model_version": old.version,
                         "error": "this instance was started without a model source"}
+            source = self.source
             try:
-                new = await asyncio.to_thread(self.source.load)
-                self._install(new)
+                # Loading, checking and preparing run in a thread: requests keep being
+                # answered by the old model meanwhile.
+                new = await asyncio.to_thread(lambda: Served.prepare(source.load()))
             except Exception as exc:  # a broken model of any kind is refused the same way
                 reason = str(exc) if isinstance(exc, ModelError) else (
                     f"{type(exc).__name__}: {exc}")
@@ -178,10 +217,11 @@ class ModelHolder:
                 self.metrics.reloads.labels("refused").inc()
                 log.error("reload refused, still serving %s: %s", old.version, reason)
                 return {"reloaded": False, "model_version": old.version, "error": reason}
+            self._install(new)
             self.metrics.reloads.labels("loaded").inc()
-            log.info("reloaded: now serving %s (was %s)", new.version, old.version)
+            log.info("reloaded: now serving %s (was %s)", new.model.version, old.version)
             return {"reloaded": True, "previous_version": old.version,
-                    "model_version": new.version}
+                    "model_version": new.model.version}
 
 
 def smoke_test(model: Model) -> None:
@@ -361,7 +401,8 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
             body = RecommendRequest.model_validate_json(raw)
         except ValidationError as exc:
             return _validation_error(exc.errors(include_url=False), settings)
-        model = holder.model  # read once: this request uses one model version throughout
+        served = holder.served  # read once: this request uses one model version throughout
+        model = served.model
         basket = list(dict.fromkeys(body.items))
         unknown = model.unknown(basket)
         if unknown:
@@ -378,28 +419,17 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
         answer = model.recommend(known, body.k)
         metrics.observe_answer(answer.outcome, len(basket))
         request_id = request.state.request_id
-        recommended = [s.item_code for s in answer.suggestions]
         if request_log:
             request_log.write({"time": utc_now(), "request_id": request_id, "basket": basket,
-                               "k": body.k, "recommended": recommended,
+                               "k": body.k,
+                               "recommended": [s.item_code for s in answer.suggestions],
                                "fallback": answer.fallback, "model_version": model.version})
-        items = model.items
         return FastJSONResponse({
             "request_id": request_id,
             "model_version": model.version,
             "k": body.k,
             "fallback": answer.fallback,
-            "recommendations": [{
-                "item_code": s.item_code,
-                "description": items[s.item_code].description,
-                "source": s.source,
-                # Six decimals, as every JSON file of the pipeline.
-                "rule": None if s.rule is None else {
-                    "antecedent": list(s.rule.antecedent),
-                    "confidence": round(s.rule.confidence, 6), "lift": round(s.rule.lift, 6),
-                    "support": round(s.rule.support, 6)},
-                "popularity": round(items[s.item_code].support, 6),
-            } for s in answer.suggestions],
+            "recommendations": [served.present(s) for s in answer.suggestions],
             "unknown_items": unknown,
         })
 
