@@ -1,10 +1,12 @@
-"""The HTTP API (FastAPI): recommendations, health, version, metrics, and atomic reloads.
+"""The HTTP service: recommendations, health, version, metrics, and atomic reloads.
 
-``create_app`` builds one application around one ``ModelSource``. The model in service is a
-single reference to an immutable ``Model``: a request reads it once and uses that object to
-the end, and a reload builds and checks the new model completely before swapping the
-reference, so no request ever sees a half-loaded model, and a model that fails to load or
-check is refused while the old one keeps serving.
+``create_app`` builds one ``Service`` (the ASGI application) around one ``ModelSource``.
+``POST /recommend`` is answered by ``Service`` itself; the other endpoints and the OpenAPI
+description are a FastAPI app inside it. The model in service is a single reference to an
+immutable ``Model`` (with its answers prepared, ``Served``): a request reads it once and uses
+that object to the end, and a reload builds and checks the new model completely before
+swapping the reference, so no request ever sees a half-loaded model, and a model that fails
+to load or check is refused while the old one keeps serving.
 """
 
 
@@ -29,8 +31,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.datastructures import MutableHeaders
-from starlette.routing import Route
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from panier_service import __version__
 from panier_service.artifact import Model, ModelError
@@ -61,9 +62,10 @@ class Settings:
 class ApiError(Exception):
     """A client error answered with ``status`` and one clear message."""
 
-    def __init__(self, status: int, message: str, **extra: Any):
+    def __init__(self, status: int, message: str, *, close: bool = False, **extra: Any):
         super().__init__(message)
         self.status, self.message, self.extra = status, message, extra
+        self.close = close  # answer with Connection: close
 
 
 class FastJSONResponse(Response):
@@ -236,93 +238,178 @@ def smoke_test(model: Model) -> None:
         raise ModelError(f"{model.path}: the model has neither rules nor items to recommend")
 
 
-# --- middleware: request id, body limit, metrics -----------------------------------------
+# --- the application: POST /recommend here, everything else in FastAPI -------------------
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _random_bits = random.Random().getrandbits
+RECOMMEND = "/recommend"
+EXAMPLE = '{"items": ["10040"], "k": 5}'
 
 
-class ServiceMiddleware:
-    """Pure ASGI middleware: gives each request an id (the caller's ``X-Request-ID`` when it
-    is sane), refuses bodies over the limit before the app reads them, and records count and
-    latency by endpoint and status."""
+class Service:
+    """The ASGI application uvicorn runs.
 
-    def __init__(self, app, metrics: Metrics, max_body_bytes: int):
-        self.app = app
-        self.metrics = metrics
-        self.max_body_bytes = max_body_bytes
+    Around every request: an id (the caller's ``X-Request-ID`` when it is sane, else a new
+    one, echoed in the response), a body limit enforced before the body is read, and the
+    request count and latency by endpoint and status. ``POST /recommend``, the one hot
+    endpoint, is answered here directly: FastAPI's per-request machinery (routing, request
+    objects, dependency solving) costs more than the lookup, and pydantic validates the raw
+    bytes in one pass anyway. Every other request (health, version, metrics, reload, the
+    OpenAPI description and its docs page, lifespan) goes to the FastAPI app ``api``, whose
+    OpenAPI description includes ``/recommend``.
+    """
+
+    def __init__(self, api: FastAPI, holder: "ModelHolder", metrics: Metrics,
+                 request_log: RequestLog | None, settings: Settings,
+                 request_type: type[BaseModel]):
+        self.api, self.holder, self.metrics = api, holder, metrics
+        self.request_log, self.settings, self.request_type = request_log, settings, request_type
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            return await self.api(scope, receive, send)
         started = time.perf_counter()
-        path = scope["path"]
-        endpoint = path if path in ENDPOINTS else "other"
+        path, method = scope["path"], scope["method"]
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         # Ids only need to be unique, not secret: a fast PRNG instead of os.urandom.
         request_id = given if REQUEST_ID.fullmatch(given) else f"{_random_bits(128):032x}"
-        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        try:
+            body = await self._read_body(headers, receive)
+            if isinstance(body, ApiError):
+                status = await self._reply(send, request_id, body.status,
+                                           {"error": body.message}, close=body.close)
+            elif path == RECOMMEND:
+                status, payload = self._recommend(method, headers, body, request_id)
+                status = await self._reply(send, request_id, status, payload)
+            else:
+                status = await self._forward(scope, body, receive, send, request_id)
+        finally:
+            self.metrics.observe_request(path if path in ENDPOINTS else "other", method,
+                                         status, time.perf_counter() - started)
+
+    async def _forward(self, scope, body: bytes, receive, send, request_id: str) -> int:
+        """Hand the request to FastAPI, replaying the body already read; its status."""
+        scope.setdefault("state", {})["request_id"] = request_id
+        pending = [{"type": "http.request", "body": body, "more_body": False}]
+        status = 500
+
+        async def replay():
+            return pending.pop() if pending else await receive()
 
         async def send_with_id(message):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append("x-request-id", request_id)
+                message["headers"] = [*message.get("headers", ()),
+                                      (b"x-request-id", request_id.encode())]
             await send(message)
 
-        try:
-            body_receive = await self._read_body(headers, receive)
-            if isinstance(body_receive, Response):
-                await body_receive(scope, receive, send_with_id)
-            else:
-                await self.app(scope, body_receive, send_with_id)
-        finally:
-            self.metrics.observe_request(endpoint, scope["method"], status,
-                                         time.perf_counter() - started)
+        await self.api(scope, replay, send_with_id)
+        return status
 
-    async def _read_body(self, headers: dict, receive):
-        """A ``receive`` that replays the whole body, or a 413/400 response."""
-        limit = self.max_body_bytes
+    @staticmethod
+    async def _reply(send, request_id: str, status: int, payload: dict,
+                     close: bool = False) -> int:
+        body = orjson.dumps(payload)
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode()),
+                   (b"x-request-id", request_id.encode())]
+        if status == 405:
+            headers.append((b"allow", b"POST"))
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return status
+
+    async def _read_body(self, headers: dict, receive) -> bytes | ApiError:
+        """The whole request body, or the error to answer when it is over the limit."""
+        limit = self.settings.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                return error_response(400, "Content-Length must be a number of bytes")
-            if int(declared) > limit:
-                # Close the connection rather than drain a body we will not read.
-                reply = error_response(413, f"request body of {int(declared)} bytes is over "
-                                            f"the limit of {limit} bytes; send a smaller basket")
-                reply.headers["connection"] = "close"
-                return reply
+                return ApiError(400, "Content-Length must be a number of bytes")
+            if int(declared) > limit:  # refused unread: close rather than drain it
+                return ApiError(413, f"request body of {int(declared)} bytes is over the "
+                                     f"limit of {limit} bytes; send a smaller basket",
+                                close=True)
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
-                return _replay(b"", receive, message)
+                break
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                return error_response(413, f"request body is over the limit of {limit} "
-                                           "bytes; send a smaller basket")
+                return ApiError(413, f"request body is over the limit of {limit} bytes; "
+                                     "send a smaller basket")
             chunks.append(chunk)
             more = message.get("more_body", False)
-        return _replay(b"".join(chunks), receive)
+        return b"".join(chunks)
 
+    def _recommend(self, method: str, headers: dict, raw: bytes, request_id: str
+                   ) -> tuple[int, dict]:
+        """``POST /recommend``: (status, JSON payload)."""
+        try:
+            return 200, self._answer(method, headers, raw, request_id)
+        except ApiError as error:
+            return error.status, {"error": error.message, **error.extra}
+        except Exception:  # a bug: log it with its traceback, answer without it
+            log.exception("POST /recommend failed (request %s)", request_id)
+            return 500, {"error": f"internal error; quote request id {request_id}"}
 
-def _replay(body: bytes, receive, first: dict | None = None):
-    pending = [first or {"type": "http.request", "body": body, "more_body": False}]
+    def _answer(self, method: str, headers: dict, raw: bytes, request_id: str) -> dict:
+        settings, metrics = self.settings, self.metrics
+        if method != "POST":
+            raise ApiError(405, f"{method} is not allowed; POST a basket as JSON like "
+                                f"{EXAMPLE}")
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise ApiError(415, f"Content-Type is {content_type or 'missing'!r}; send the "
+                                "basket as JSON with Content-Type: application/json")
+        if not raw.strip():
+            raise ApiError(400, f"the request body is empty; send a JSON object like {EXAMPLE}")
+        try:
+            body = self.request_type.model_validate_json(raw)
+        except ValidationError as exc:
+            status, message, details = _validation_error(exc.errors(include_url=False),
+                                                         settings)
+            raise ApiError(status, message, **details) from None
+        served = self.holder.served  # read once: one model version for the whole request
+        model = served.model
+        basket = list(dict.fromkeys(body.items))
+        unknown = model.unknown(basket)
+        known = basket
+        if unknown:
+            metrics.unknown_items.inc(len(unknown))
+            if settings.unknown_items == "reject":
+                shown = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+                raise ApiError(422, f"unknown item code(s) {shown}: not in the catalog of "
+                                    f"model {model.version} ({len(model.items)} items); "
+                                    "send item codes the model was trained on",
+                               unknown_items=unknown)
+            known = [code for code in basket if code in model.items]
+        answer = model.recommend(known, body.k)
+        metrics.observe_answer(answer.outcome, len(basket))
+        if self.request_log:
+            self.request_log.write({
+                "time": utc_now(), "request_id": request_id, "basket": basket, "k": body.k,
+                "recommended": [s.item_code for s in answer.suggestions],
+                "fallback": answer.fallback, "model_version": model.version})
+        return {
+            "request_id": request_id,
+            "model_version": model.version,
+            "k": body.k,
+            "fallback": answer.fallback,
+            "recommendations": [served.present(s) for s in answer.suggestions],
+            "unknown_items": unknown,
+        }
 
-    async def replay():
-        return pending.pop() if pending else await receive()
-
-    return replay
-
-
-# --- the application ---------------------------------------------------------------------
 
 def create_app(source: ModelSource | None = None, settings: Settings | None = None,
-               model: Model | None = None) -> FastAPI:
+               model: Model | None = None) -> Service:
     """The service for ``source`` (loaded now unless ``model`` is given; a ``ModelError``
     propagates, so a service never starts without a valid model)."""
     settings = settings or Settings()
@@ -334,7 +421,7 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
     holder = ModelHolder(source, model, metrics)
     request_log = (RequestLog(settings.log_path, settings.log_max_bytes, settings.log_backups)
                    if settings.log_path else None)
-    RecommendRequest = request_model(settings)
+    request_type = request_model(settings)
     pending: set[asyncio.Task] = set()
 
     @asynccontextmanager
@@ -364,85 +451,33 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
             if request_log:
                 request_log.close()
 
-    app = FastAPI(
+    api = FastAPI(
         title="Panier recommendation service",
         version=__version__,
         description="Product recommendations for a basket from association rules, with a "
                     "popularity fallback. Serves one model version at a time.",
         lifespan=lifespan,
     )
-    app.state.holder = holder
-    app.state.metrics = metrics
-    app.state.request_log = request_log
-    app.add_middleware(ServiceMiddleware, metrics=metrics,
-                       max_body_bytes=settings.max_body_bytes)
+    api.openapi = lambda: _openapi(api, request_type)
 
-    @app.exception_handler(RequestValidationError)
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, str(exc.detail))
+
+    @api.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
-        return _validation_error(exc.errors(), settings)
+        status, message, details = _validation_error(exc.errors(), settings)
+        return error_response(status, message, **details)
 
-    @app.exception_handler(ApiError)
+    @api.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
         return error_response(exc.status, exc.message, **exc.extra)
 
-    # The hot path is a plain Starlette route: FastAPI's per-request machinery (dependency
-    # solving, body parsing) costs more than the lookup itself. pydantic validates the raw
-    # bytes in one pass, and the OpenAPI description is added by hand (see below).
-    async def recommend(request: Request) -> Response:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";")[0].strip().lower() != "application/json":
-            raise ApiError(415, f"Content-Type is {content_type or 'missing'!r}; send the "
-                                "basket as JSON with Content-Type: application/json")
-        raw = await request.body()
-        if not raw.strip():
-            raise ApiError(400, 'the request body is empty; send a JSON object like '
-                                '{"items": ["10040"], "k": 5}')
-        try:
-            body = RecommendRequest.model_validate_json(raw)
-        except ValidationError as exc:
-            return _validation_error(exc.errors(include_url=False), settings)
-        served = holder.served  # read once: this request uses one model version throughout
-        model = served.model
-        basket = list(dict.fromkeys(body.items))
-        unknown = model.unknown(basket)
-        if unknown:
-            metrics.unknown_items.inc(len(unknown))
-            if settings.unknown_items == "reject":
-                shown = ", ".join(unknown[:10]) + (", ..." if len(unknown) > 10 else "")
-                raise ApiError(422, f"unknown item code(s) {shown}: not in the catalog of "
-                                    f"model {model.version} ({len(model.items)} items); "
-                                    "send item codes the model was trained on",
-                               unknown_items=unknown)
-            known = [code for code in basket if code in model.items]
-        else:
-            known = basket
-        answer = model.recommend(known, body.k)
-        metrics.observe_answer(answer.outcome, len(basket))
-        request_id = request.state.request_id
-        if request_log:
-            request_log.write({"time": utc_now(), "request_id": request_id, "basket": basket,
-                               "k": body.k,
-                               "recommended": [s.item_code for s in answer.suggestions],
-                               "fallback": answer.fallback, "model_version": model.version})
-        return FastJSONResponse({
-            "request_id": request_id,
-            "model_version": model.version,
-            "k": body.k,
-            "fallback": answer.fallback,
-            "recommendations": [served.present(s) for s in answer.suggestions],
-            "unknown_items": unknown,
-        })
-
-    # First in the routing table: the router tries routes in order, and this one is hot.
-    app.router.routes.insert(0, Route("/recommend", recommend, methods=["POST"],
-                                      include_in_schema=False))
-    app.openapi = lambda: _openapi(app, RecommendRequest)
-
-    @app.get("/health", summary="Liveness and the model in service")
+    @api.get("/health", summary="Liveness and the model in service")
     async def health():
         return FastJSONResponse({"status": "ok", "model_version": holder.model.version})
 
-    @app.get("/version", summary="The model in service: version, stage, data, params")
+    @api.get("/version", summary="The model in service: version, stage, data, params")
     async def version():
         return {
             "service": {"name": "panier-service", "version": __version__},
@@ -452,11 +487,11 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
             "last_refused_reload": holder.last_refusal,
         }
 
-    @app.get("/metrics", summary="Prometheus metrics")
+    @api.get("/metrics", summary="Prometheus metrics")
     async def prometheus_metrics():
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/admin/reload", summary="Reload the model from its source (token required)",
+    @api.post("/admin/reload", summary="Reload the model from its source (token required)",
               responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
     async def admin_reload(request: Request):
         if not settings.admin_token:
@@ -471,11 +506,11 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
                                 f"{result['error']}", model_version=result["model_version"])
         return result
 
-    return app
+    return Service(api, holder, metrics, request_log, settings, request_type)
 
 
 def _openapi(app: FastAPI, request_body: type[BaseModel]) -> dict:
-    """FastAPI's OpenAPI description plus ``POST /recommend``, which is a plain route."""
+    """FastAPI's OpenAPI description plus ``POST /recommend``, which ``Service`` answers."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description,
@@ -517,14 +552,14 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
-def _validation_error(errors: list[dict], settings: Settings) -> Response:
-    """One clear message for FastAPI's validation errors: 400 for a body that is not JSON,
-    422 for JSON of the wrong shape."""
+def _validation_error(errors: list[dict], settings: Settings) -> tuple[int, str, dict]:
+    """One clear message for pydantic's validation errors: (status, message, details); 400
+    for a body that is not JSON, 422 for JSON of the wrong shape."""
     for error in errors:
         if error.get("type") == "json_invalid":
             reason = (error.get("ctx") or {}).get("error", "")
-            return error_response(400, f"the request body is not valid JSON ({reason}); send "
-                                       'a JSON object like {"items": ["10040"], "k": 5}')
+            return 400, (f"the request body is not valid JSON ({reason}); send a JSON object "
+                         f"like {EXAMPLE}"), {}
     messages = []
     for error in errors[:5]:
         loc = [p for p in error.get("loc", ()) if p != "body"]
@@ -536,14 +571,13 @@ def _validation_error(errors: list[dict], settings: Settings) -> Response:
             text = (f"{ctx.get('actual_length', 'too many')} items; a basket may hold at most "
                     f"{settings.max_items}")
         elif not where and kind in ("missing", "model_type", "dict_type"):
-            text = 'must be a JSON object like {"items": ["10040"], "k": 5}'
+            text = f"must be a JSON object like {EXAMPLE}"
         elif where == "items" and kind == "missing":
             text = "missing; send the basket's item codes as a list of strings"
         else:
             text = error.get("msg", "invalid")
         messages.append(f"{where or 'body'}: {text}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return error_response(422, "; ".join(messages) + more,
-                          errors=[{"loc": [str(p) for p in e.get("loc", ())],
-                                   "message": e.get("msg")} for e in errors[:20]])
-
+    return 422, "; ".join(messages) + more, {
+        "errors": [{"loc": [str(p) for p in e.get("loc", ())], "message": e.get("msg")}
+                   for e in errors[:20]]}
