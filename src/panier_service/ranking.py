@@ -74,11 +74,12 @@ class Answer:
 class RuleIndex:
     """Rules indexed by antecedent.
 
-    A basket of ``n`` known items can only match antecedents made of its own items. For each
-    antecedent size the index either looks up every combination of the basket's items
-    (``C(n, size)`` dictionary lookups) or walks the antecedents of that size whose smallest
-    item the basket holds, whichever is fewer. Either way the work depends on the basket and
-    the rules that can apply, never on the size of the whole table.
+    A basket can only match antecedents made of its own items, so a lookup starts from the
+    basket: one-item antecedents are found by item; two-item antecedents through each item's
+    set of partners (the second items of the antecedents it starts), intersected with the
+    basket; larger ones by looking up every combination of the basket's items or walking the
+    antecedents that start with one of them, whichever is fewer. The work depends on the
+    basket and the rules that apply, never on the size of the whole table.
     """
 
     def __init__(self, rules: Sequence[Rule]):
@@ -105,10 +106,13 @@ class RuleIndex:
                 previous, dense = key, dense + 1
             self._score.append(dense)
         self._sizes = sorted({len(a) for a in by_antecedent})
+        self._larger = [size for size in self._sizes if size > 2]
         by_first: dict[int, dict[str, list[tuple[str, ...]]]] = {s: {} for s in self._sizes}
         for antecedent in by_antecedent:
             by_first[len(antecedent)].setdefault(antecedent[0], []).append(antecedent)
         self._by_first = {s: {i: tuple(a) for i, a in m.items()} for s, m in by_first.items()}
+        self._partners = {first: frozenset(a[1] for a in antecedents)
+                          for first, antecedents in by_first.get(2, {}).items()}
         self._items = frozenset(i for a in by_antecedent for i in a)
         self.n_rules = len(rules)
         self.n_antecedents = len(by_antecedent)
@@ -118,18 +122,26 @@ class RuleIndex:
         """Every rule, best first."""
         return self._rules
 
-    def _antecedents(self, basket: frozenset[str]) -> Iterator[tuple[str, ...]]:
+    def _antecedents(self, basket: frozenset[str]) -> list[tuple[str, ...]]:
         """The indexed antecedents that ``basket`` holds."""
+        groups, partners = self._ranks, self._partners
+        found = []
+        for item in basket:
+            if (item,) in groups:
+                found.append((item,))
+            seconds = partners.get(item)
+            if seconds:
+                found.extend((item, second) for second in seconds.intersection(basket))
+        if self._larger:
+            found.extend(self._larger_antecedents(basket))
+        return found
+
+    def _larger_antecedents(self, basket: frozenset[str]) -> Iterator[tuple[str, ...]]:
         held = sorted(i for i in basket if i in self._items)
         groups = self._ranks
-        for size in self._sizes:
+        for size in self._larger:
             if size > len(held):
                 break
-            if size == 1:
-                for item in held:
-                    if (item,) in groups:
-                        yield (item,)
-                continue
             by_first = self._by_first[size]
             listed = sum(len(by_first.get(i, ())) for i in held)
             if math.comb(len(held), size) <= listed:
