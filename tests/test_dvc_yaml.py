@@ -50,10 +50,10 @@ def test_every_imported_module_is_a_declared_dependency(name):
     assert declared - imported == set(), f"stage {name} declares modules it does not import"
 
 
-def test_declared_outputs_are_the_paths_the_code_writes():
+def test_every_path_in_the_code_is_a_declared_output_or_dependency():
     declared = set()
     for stage in STAGES.values():
-        for key in ("outs", "metrics", "plots"):
+        for key in ("outs", "metrics", "plots", "deps"):
             declared.update(_entries(stage, key))
     in_code = {str(value) for name, value in vars(paths).items() if name.isupper()}
     assert in_code <= declared
