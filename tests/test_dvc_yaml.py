@@ -59,11 +59,13 @@ def test_every_path_in_the_code_is_a_declared_output_or_dependency():
     assert in_code <= declared
 
 
-def test_metrics_and_plots_stay_in_git_and_data_goes_to_the_cache():
+def test_metrics_and_plots_stay_in_git_and_data_and_models_go_to_the_cache():
     for stage in STAGES.values():
         for key in ("metrics", "plots"):
             for entry in stage.get(key, []):
                 options = next(iter(entry.values())) if isinstance(entry, dict) else {}
                 assert options.get("cache") is False, entry
         for entry in stage.get("outs", []):
-            assert isinstance(entry, str) or next(iter(entry.values())).get("cache", True)
+            path, options = (entry, {}) if isinstance(entry, str) else next(iter(entry.items()))
+            if path.endswith(".parquet"):
+                assert options.get("cache", True), f"{path} must be pushed to remote storage"
