@@ -214,7 +214,10 @@ def register(repo: Path, version: str | None = None, ref: str = "HEAD",
     """Register the model of commit ``ref`` as ``version`` (default: the next minor
     version); returns the tag name."""
     api, exceptions = _gto()
-    commit = _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
+    try:
+        commit = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+    except RegistryError:
+        raise RegistryError(f"unknown ref '{ref}': give a commit, branch or tag") from None
     artifact_files(repo, commit)
     if check_remote:
         _check_pushed(repo, version or "(new version)", commit, remote)
@@ -263,6 +266,19 @@ def _md5(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _fetch_problem(repo: Path, info: remote_store.RemoteInfo, exc: Exception, path: str,
+                   f: ModelFile, resolved: Resolved) -> str:
+    """Why a model file could not be fetched: the remote is unusable, or lacks the file."""
+    try:
+        remote_store.check(repo, info.name)
+    except remote_store.RemoteError as problem:
+        return str(problem)
+    if isinstance(exc, FileNotFoundError) or "No storage files" in str(exc):
+        return (f"{path}/{f.name} is not in the local cache nor in {info.where}: run "
+                f"`python -m panier.remote push` at commit {resolved.commit[:7]}")
+    return remote_store.explain(exc, info)
+
+
 def fetch(repo: Path, out: Path, stage: str | None = None, version: str | None = None,
           remote: str | None = None) -> tuple[Resolved, list[ModelFile]]:
     """Download the model files of the version in ``stage`` (or of ``version``) into
@@ -273,10 +289,11 @@ def fetch(repo: Path, out: Path, stage: str | None = None, version: str | None =
 
     resolved = resolve(repo, stage=stage, version=version)
     path, files = artifact_files(repo, resolved.commit)
-    info = remote_store.check(repo, remote)
+    info = remote_store.remote_info(repo, remote)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".fetch-") as tmp:
         staging = Path(tmp)
+        # From the local cache when it has the files (no network needed), else the remote.
         fs = DVCFileSystem(str(repo), rev=resolved.commit, remote=info.name)
         for f in files:
             target = staging / f.name
@@ -284,12 +301,9 @@ def fetch(repo: Path, out: Path, stage: str | None = None, version: str | None =
             try:
                 fs.get_file(f"{path}/{f.name}", str(target))
             except Exception as exc:
-                problem = remote_store.explain(exc, info)
-                if isinstance(exc, FileNotFoundError) or "No storage files" in str(exc):
-                    problem = (f"{path}/{f.name} is not in the local cache nor in {info.where}: "
-                               f"run `python -m panier.remote push` at commit "
-                               f"{resolved.commit[:7]}")
-                raise RegistryError(f"fetch {ARTIFACT} {resolved.version}: {problem}") from None
+                raise RegistryError(f"fetch {ARTIFACT} {resolved.version}: "
+                                    f"{_fetch_problem(repo, info, exc, path, f, resolved)}") \
+                    from None
             actual = _md5(target)
             if actual != f.md5:
                 raise RegistryError(
@@ -403,6 +417,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{', '.join(f.name for f in files)} -> {args.out}")
     except PanierError as exc:
         print(f"{args.command} failed: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # DVC or GTO errors not foreseen above: still one line
+        print(f"{args.command} failed: {' '.join(str(exc).split()) or type(exc).__name__}",
+              file=sys.stderr)
         return 1
     return 0
 

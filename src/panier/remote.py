@@ -350,6 +350,10 @@ def _describe_failure(root: Path, remote: RemoteInfo, command: str,
     except RemoteError as exc:
         return (f"{command} stopped: {exc}; objects already transferred are kept, run the "
                 "same command again once this is fixed")
+    if "No file hash info found" in result.stderr:
+        return (f"dvc {command} failed: some outputs have no hash in dvc.lock (the pipeline "
+                "never produced them on this commit): run `dvc repro`, or name what exists: "
+                f"python -m panier.remote {command} TARGET.dvc")
     return f"dvc {command} failed: {_dvc_error(result)} (run `dvc {command} -v` for details)"
 
 
