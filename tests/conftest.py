@@ -259,3 +259,90 @@ def http_server(tmp_path: Path) -> Iterator[HttpServer]:
         yield server
     finally:
         server.stop()
+
+# ---------------------------------------------------------------------------------------
+# Remote storage and the model registry (issue 5): a pipeline repository with two tagged
+# versions pushed to the local S3 server, shared by tests/test_remote.py and
+# tests/test_registry.py.
+
+# Every file the pipeline writes: data and models (pushed to the remote) and metrics (git).
+PIPELINE_OUTPUTS = [
+    "data/raw/line_items.parquet", "data/validated/clean.parquet",
+    "data/validated/rejected.parquet", "models/rules.parquet", "models/items.parquet",
+    "models/model_card.json", "metrics/validation.json", "metrics/train.json",
+    "metrics/evaluate.json", "metrics/drift.json", "metrics/plots/metrics_by_k.csv",
+    "metrics/plots/rules.csv",
+]
+
+# v2 changes one train param: train, evaluate and drift-check re-run, ingest and validate not.
+VERSION_CHANGES = {"v1": {}, "v2": {"train": {"min_confidence": 0.4}}}
+
+
+def output_digests(repo: Path) -> dict[str, str]:
+    """sha256 of every pipeline output in ``repo``'s workspace (absent files are skipped)."""
+    import hashlib
+
+    return {rel: hashlib.sha256((repo / rel).read_bytes()).hexdigest()
+            for rel in PIPELINE_OUTPUTS if (repo / rel).is_file()}
+
+
+def s3_client(endpoint: str, **credentials):
+    import boto3
+
+    keys = {"aws_access_key_id": S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]} | credentials
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
+
+
+def use_remote(repo: Path, endpoint: str, bucket: str, prefix: str = "panier",
+               env: dict[str, str] | None = None) -> None:
+    """Point the committed default remote ``storage`` at ``s3://bucket/prefix`` on
+    ``endpoint``, for this clone only (``.dvc/config.local``), as a user would."""
+    run(["dvc", "remote", "modify", "--local", "storage", "url", f"s3://{bucket}/{prefix}"],
+        repo, env=env)
+    run(["dvc", "remote", "modify", "--local", "storage", "endpointurl", endpoint], repo,
+        env=env)
+
+
+class VersionedRepo:
+    """A built pipeline repository with git tags ``v1`` and ``v2``, both pushed (outputs and
+    run cache) to ``s3://bucket/panier`` on ``endpoint``. ``digests[tag]`` holds the sha256
+    of every output at that tag. Read only: tests work on clones."""
+
+    def __init__(self, path: Path, endpoint: str, bucket: str,
+                 digests: dict[str, dict[str, str]]):
+        self.path, self.endpoint, self.bucket, self.digests = path, endpoint, bucket, digests
+
+    def clone(self, parent: Path, name: str = "clone", rev: str | None = None) -> Path:
+        """A fresh clone (empty DVC cache) using the same remote."""
+        target = parent / name
+        run(["git", "clone", "-q", str(self.path), str(target)], parent)
+        if rev:
+            run(["git", "checkout", "-q", rev], target)
+        use_remote(target, self.endpoint, self.bucket)
+        return target
+
+
+@pytest.fixture(scope="session")
+def versioned_repo(tmp_path_factory, s3_server: str) -> VersionedRepo:
+    """Build v1 (small params), commit, tag, push; then v2 (``VERSION_CHANGES``), the same.
+    About a minute, once per session."""
+    parent = tmp_path_factory.mktemp("versioned")
+    repo = make_pipeline_repo(parent, name="origin")
+    env = tool_env(repo) | S3_CREDENTIALS
+    bucket = "panier-versions"
+    s3_client(s3_server).create_bucket(Bucket=bucket)
+    use_remote(repo, s3_server, bucket, env=env)
+    digests = {}
+    for tag, changes in VERSION_CHANGES.items():
+        if changes:
+            params_file = repo / "params.yaml"
+            params_file.write_text(yaml.safe_dump(
+                deep_update(yaml.safe_load(params_file.read_text()), changes), sort_keys=False))
+        run(["dvc", "repro"], repo, env=env)
+        run(["git", "add", "-A"], repo, env=env)
+        run(["git", "commit", "-q", "-m", f"pipeline {tag}"], repo, env=env)
+        run(["git", "tag", tag], repo, env=env)
+        run([sys.executable, "-m", "panier.remote", "push"], repo, env=env)
+        digests[tag] = output_digests(repo)
+    return VersionedRepo(repo, s3_server, bucket, digests)
