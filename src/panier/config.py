@@ -304,6 +304,33 @@ class EvaluateParams(_Section):
         return self
 
 
+class CurrentWindowParams(_Section):
+    """What drift-check compares with the training window."""
+
+    source: Literal["window", "lines", "requests"] = Field(
+        "window", description="window: the last windows.current_days of validated data; "
+        "lines: a line-item file (Parquet or CSV, canonical columns); requests: request logs "
+        "of the serving application (JSON Lines)")
+    path: str | None = Field(
+        None, description="the file (lines) or the file or glob (requests) to read")
+    days: int | None = Field(
+        None, ge=1, description="keep only the last days of the file(s); null keeps all")
+    max_rejected_share: Share = Field(
+        0.05, description="the stage fails when more of the file's rows are unusable")
+
+    @model_validator(mode="after")
+    def _path_matches_source(self) -> CurrentWindowParams:
+        if self.source == "window" and self.path is not None:
+            raise ValueError("path is only read when source is lines or requests; "
+                             "remove it or set source")
+        if self.source != "window" and not self.path:
+            raise ValueError(f"source {self.source} needs a path (a file or a glob)")
+        return self
+
+
+DriftFlag = Literal["data_drift", "concept_drift", "retrain_recommended"]
+
+
 class DriftParams(_Section):
     fdr: PositiveShare = Field(0.05, description="false discovery rate for Benjamini-Hochberg")
     min_effect_numeric: float = Field(0.05, ge=0, description="Wasserstein / reference std")
@@ -312,7 +339,14 @@ class DriftParams(_Section):
     min_effect_confidence: float = Field(0.1, ge=0, description="absolute confidence change")
     min_rule_baskets: int = Field(
         20, ge=1, description="rules whose antecedent is rarer are skipped")
-    fail_on_drift: bool = False
+    fail_on_drift: bool | DriftFlag = Field(
+        False, description="true: any drift fails the stage; or the flag that fails it")
+    current: CurrentWindowParams = Field(default_factory=CurrentWindowParams)
+    min_item_baskets: int = Field(
+        40, ge=1, description="items expected in fewer current baskets are not tested")
+    bootstrap_samples: int = Field(1000, ge=100, description="resamples of each interval")
+    bootstrap_seed: int = 0
+    confidence_level: float = Field(0.95, gt=0.5, lt=1.0, description="of every interval")
 
 
 class Params(_Section):

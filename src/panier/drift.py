@@ -1,81 +1,148 @@
-"""Drift between the training window (reference) and the current window.
+"""Drift between the training window (reference) and a current window.
 
-Each window is summarized once (``summarize``); every test reads the summaries. All p-values
-of a run are corrected together (Benjamini-Hochberg), and a test counts as drift only when
-its adjusted p-value is below the false discovery rate *and* its effect size passes a floor,
-so that a huge sample does not flag a trivial shift.
+Each window is summarized once (``summarize_lines``, ``summarize_requests``) and every test
+reads the summaries. The tests:
+
+- data drift: numeric features (Kolmogorov-Smirnov, Wasserstein distance in reference
+  standard deviations), categorical features (chi-square with rare categories pooled,
+  Jensen-Shannon distance, share of never-seen values), missing-value rates (two-proportion,
+  measured before any row is dropped), and each item's share of baskets (two-proportion);
+- concept drift: each rule's confidence re-measured on the current baskets, the share of
+  baskets no rule can answer (current against holdout), and the served model's top-k
+  metrics (current against holdout, with bootstrap intervals).
+
+``decide`` corrects all p-values of a run together (Benjamini-Hochberg) and counts a test as
+drift only when its adjusted p-value is below the false discovery rate *and* its effect
+passes a floor, so that a huge sample does not flag a trivial shift.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 from scipy.spatial.distance import jensenshannon
 
 from panier import schema as S
 from panier.baskets import Baskets, baskets_from_lines
 from panier.config import DriftParams, EvaluateParams
-from panier.evaluation import evaluate, leave_one_out
+from panier.evaluation import leave_one_out, rank_hidden
 from panier.recommend import FallbackRecommender, PopularityRecommender, RuleRecommender
 
 NUMERIC_FEATURES = ("unit_price", "quantity", "basket_size", "basket_value")
-CATEGORICAL_FEATURES = (S.COUNTRY,)
-MISSING_FEATURES = (S.CUSTOMER, S.COUNTRY, S.DESCRIPTION)
-# Attributes of the invoice, not the line: tested once per invoice, since the lines of one
-# invoice share them and counting lines would treat copies as independent evidence.
+CATEGORICAL_FEATURES = (S.COUNTRY, S.ITEM)
+# Missing rates: of rows for line attributes, of invoices for invoice attributes (the lines of
+# one invoice share its customer and country, so counting lines would treat copies as
+# independent evidence).
+ROW_MISSING = (S.INVOICE, S.ITEM, S.QUANTITY, S.PRICE, S.DESCRIPTION)
+INVOICE_MISSING = (S.CUSTOMER, S.COUNTRY)
 INVOICE_LEVEL = (S.CUSTOMER, S.COUNTRY)
+
 DATA_KINDS = ("numeric", "categorical", "missing_rate", "item_share")
 CONCEPT_KINDS = ("rule_confidence", "no_recommendation_share", "top_k_metric")
-MIN_CATEGORY_COUNT = 5  # rarer categories are pooled into one before a chi-square test
+# What the model reads: baskets of item codes. Drift here can make the model stale.
+MODEL_INPUTS = {("numeric", "basket_size"), ("categorical", S.ITEM)}
+
+MISSING = "(missing)"
+RARE = "(rare)"
+MIN_EXPECTED = 5  # categories expected fewer times in either window are pooled (chi-square)
+TOP_K_METRICS = ("hit_rate", "ndcg", "mrr")
+
+
+# ---------------------------------------------------------------------------------------------
+# Window summaries
 
 
 @dataclass(frozen=True)
 class WindowSummary:
-    """What every drift test needs to know about one window."""
+    """What every drift test needs to know about one window.
 
+    ``source`` is ``lines`` (line items with prices, customers, ...) or ``requests`` (request
+    logs: baskets only). Numeric features are sorted once here, since every test and plot
+    of them works on sorted values. ``missing`` maps a column to (units with no value,
+    units), counting rejected rows too, so that a column that goes half-empty cannot hide
+    behind validation.
+    """
+
+    source: str
     n_rows: int
-    n_invoices: int
-    numeric: dict[str, np.ndarray]
-    categories: dict[str, pd.Series]  # value -> count of rows or invoices (missing excluded)
-    missing: dict[str, int]  # column -> rows or invoices with no value
     baskets: Baskets
+    numeric: dict[str, np.ndarray]
+    categories: dict[str, pd.Series]
+    missing: dict[str, tuple[int, int]]
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
 
-    def units(self, column: str) -> int:
-        """How many units a column's counts are out of: invoices or rows."""
-        return self.n_invoices if column in INVOICE_LEVEL else self.n_rows
+
+def _blank(values: pd.Series) -> np.ndarray:
+    """Missing or whitespace-only, as validation reads them."""
+    missing = values.isna().to_numpy(dtype=bool).copy()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        text = values.astype("str").str.strip()
+        missing |= (text == "").fillna(True).to_numpy(dtype=bool)
+    return missing
 
 
-def summarize(lines: pd.DataFrame) -> WindowSummary:
-    """Summarize a window of validated line items."""
+def summarize_lines(lines: pd.DataFrame, rejected: pd.DataFrame | None = None) -> WindowSummary:
+    """Summarize a window of validated line items; ``rejected`` holds the window's rows that
+    validation rejected (original values as text), counted in the missing-value rates."""
+    codes, _ = pd.factorize(lines[S.INVOICE], sort=True)
+    n_invoices = int(codes.max()) + 1 if len(lines) else 0
     value = lines[S.QUANTITY].to_numpy(float) * lines[S.PRICE].to_numpy(float)
-    per_invoice = pd.DataFrame({S.INVOICE: lines[S.INVOICE], "value": value}).groupby(
-        S.INVOICE, sort=True)
     baskets = baskets_from_lines(lines)
     invoices = lines.drop_duplicates(S.INVOICE)
-
-    def level(column: str) -> pd.DataFrame:
-        return invoices if column in INVOICE_LEVEL else lines
-
+    rejected = rejected if rejected is not None else pd.DataFrame(columns=S.COLUMNS)
+    n_all = len(lines) + len(rejected)
+    missing = {}
+    for column in ROW_MISSING:
+        in_rejected = int(_blank(rejected[column]).sum()) if column in rejected else 0
+        missing[column] = (int(lines[column].isna().sum()) + in_rejected, n_all)
+    for column in INVOICE_MISSING:
+        missing[column] = (int(invoices[column].isna().sum()), len(invoices))
+    country = invoices[S.COUNTRY].astype(object).where(invoices[S.COUNTRY].notna(), MISSING)
     return WindowSummary(
+        source="lines",
         n_rows=len(lines),
-        n_invoices=len(invoices),
-        numeric={
-            "unit_price": lines[S.PRICE].to_numpy(float),
-            "quantity": lines[S.QUANTITY].to_numpy(float),
-            "basket_size": baskets.sizes().astype(float),
-            "basket_value": per_invoice["value"].sum().to_numpy(float),
-        },
-        categories={c: level(c)[c].value_counts(dropna=True) for c in CATEGORICAL_FEATURES},
-        missing={c: int(level(c)[c].isna().sum()) for c in MISSING_FEATURES},
         baskets=baskets,
+        numeric={
+            "unit_price": np.sort(lines[S.PRICE].to_numpy(float)),
+            "quantity": np.sort(lines[S.QUANTITY].to_numpy(float)),
+            "basket_size": np.sort(baskets.sizes().astype(float)),
+            "basket_value": np.sort(np.bincount(codes, weights=value, minlength=n_invoices)),
+        },
+        categories={S.COUNTRY: country.value_counts().sort_index()},
+        missing=missing,
+        first=lines[S.TIMESTAMP].min() if len(lines) else None,
+        last=lines[S.TIMESTAMP].max() if len(lines) else None,
     )
 
 
+def summarize_requests(baskets: Baskets, first: pd.Timestamp | None = None,
+                       last: pd.Timestamp | None = None) -> WindowSummary:
+    """Summarize request-log baskets: only basket-level features exist."""
+    return WindowSummary(
+        source="requests",
+        n_rows=int(baskets.matrix.nnz),
+        baskets=baskets,
+        numeric={"basket_size": np.sort(baskets.sizes().astype(float))},
+        categories={},
+        missing={},
+        first=first,
+        last=last,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Test results
+
+
 @dataclass
-class Test:
+class DriftTest:
+    """One test: what was compared, the evidence, and (after ``decide``) the verdict."""
+
     kind: str
     feature: str
     test: str
@@ -85,151 +152,386 @@ class Test:
     effect_name: str
     reference: float | None = None
     current: float | None = None
+    n_reference: int = 0
+    n_current: int = 0
+    direction: str = ""  # "up" or "down": how the current value moved
+    effect_se: float | None = None  # standard error of the effect, where one is known
+    floor: float = float("nan")
     p_adjusted: float = float("nan")
     drifted: bool = False
     detail: dict = field(default_factory=dict)
 
-
-def cohens_h(p1: float, p2: float) -> float:
-    """Effect size of a difference between two proportions."""
-    return float(abs(2 * np.arcsin(np.sqrt(p2)) - 2 * np.arcsin(np.sqrt(p1))))
-
-
-def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
-    """Two-sided pooled z-test of x1/n1 against x2/n2; returns (z, p-value)."""
-    if n1 == 0 or n2 == 0:
-        return 0.0, 1.0
-    pooled = (x1 + x2) / (n1 + n2)
-    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
-    if variance <= 0:
-        return 0.0, 1.0
-    z = (x2 / n2 - x1 / n1) / np.sqrt(variance)
-    return float(z), float(2 * stats.norm.sf(abs(z)))
+    @property
+    def name(self) -> str:
+        return f"{self.kind}: {self.feature}"
 
 
-def numeric_test(feature: str, ref: np.ndarray, cur: np.ndarray) -> Test:
-    """Kolmogorov-Smirnov, with the Wasserstein distance in reference standard deviations."""
-    # Missing values are not measurements (a basket list has no prices at all).
-    ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+def cohens_h(p1: np.ndarray | float, p2: np.ndarray | float) -> np.ndarray | float:
+    """Effect size of a difference between two proportions (absolute value)."""
+    return np.abs(2 * np.arcsin(np.sqrt(p2)) - 2 * np.arcsin(np.sqrt(p1)))
+
+
+def two_proportion_test(x1, n1, x2, n2) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided pooled z-test of x1/n1 against x2/n2, elementwise; returns (z, p-value).
+    Cases with an empty sample or no variation get z = 0 and p = 1."""
+    x1, n1, x2, n2 = (np.asarray(a, dtype=float) for a in (x1, n1, x2, n2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (x1 + x2) / (n1 + n2)
+        variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+        z = (x2 / n2 - x1 / n1) / np.sqrt(variance)
+    z = np.where(np.isfinite(z), z, 0.0)
+    return z, 2 * stats.norm.sf(np.abs(z))
+
+
+def _share(x, n) -> float:
+    return float(x) / n if n else 0.0
+
+
+def _direction(before: float | None, after: float | None) -> str:
+    if before is None or after is None or before == after:
+        return ""
+    return "up" if after > before else "down"
+
+
+def wasserstein_sorted(a: np.ndarray, b: np.ndarray) -> float:
+    """The 1-Wasserstein distance between two samples given sorted: the area between their
+    empirical distribution functions (what ``scipy.stats.wasserstein_distance`` computes,
+    without sorting again)."""
+    values = np.sort(np.concatenate([a, b]), kind="mergesort")
+    widths = np.diff(values)
+    cdf_a = np.searchsorted(a, values[:-1], side="right") / a.size
+    cdf_b = np.searchsorted(b, values[:-1], side="right") / b.size
+    return float(np.sum(np.abs(cdf_a - cdf_b) * widths))
+
+
+def numeric_test(feature: str, ref: np.ndarray, cur: np.ndarray) -> DriftTest:
+    """Kolmogorov-Smirnov, with the Wasserstein distance in reference standard deviations
+    as effect. Both samples come sorted (``WindowSummary``). Missing values are left out
+    here; the missing-rate tests count them."""
+    ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
     if ref.size == 0 or cur.size == 0:
-        return Test("numeric", feature, "kolmogorov_smirnov", 0.0, 1.0, 0.0, "wasserstein_std",
-                    detail={"skipped": "no values in a window"})
+        return DriftTest("numeric", feature, "kolmogorov_smirnov", 0.0, 1.0, 0.0,
+                         "wasserstein_std", n_reference=ref.size, n_current=cur.size)
     result = stats.ks_2samp(ref, cur)
     scale = float(np.std(ref)) or 1.0
-    return Test("numeric", feature, "kolmogorov_smirnov", float(result.statistic),
-                float(result.pvalue), float(stats.wasserstein_distance(ref, cur) / scale),
-                "wasserstein_std", float(np.mean(ref)), float(np.mean(cur)))
+    quantiles = (0.1, 0.5, 0.9)
+    ref_q, cur_q = np.quantile(ref, quantiles), np.quantile(cur, quantiles)
+    before, after = float(np.mean(ref)), float(np.mean(cur))
+    # Standard error of a difference of means in reference standard deviations: the
+    # Wasserstein distance moves with the means, so this is the scale of its noise.
+    se = math.sqrt(1 / ref.size + 1 / cur.size)
+    return DriftTest(
+        "numeric", feature, "kolmogorov_smirnov", float(result.statistic), float(result.pvalue),
+        wasserstein_sorted(ref, cur) / scale, "wasserstein_std", before, after,
+        ref.size, cur.size, _direction(before, after), se,
+        detail={"reference_std": scale,
+                **{f"reference_p{int(q * 100)}": float(v) for q, v in zip(quantiles, ref_q)},
+                **{f"current_p{int(q * 100)}": float(v) for q, v in zip(quantiles, cur_q)}})
 
 
-def categorical_test(feature: str, ref: pd.Series, cur: pd.Series) -> Test:
-    """Chi-square on the contingency table (rare categories pooled) and Jensen-Shannon
-    distance; reports the share of current rows whose value the reference never saw."""
+def categorical_test(feature: str, ref: pd.Series, cur: pd.Series, unit: str) -> DriftTest:
+    """Chi-square on the reference/current contingency table, with categories expected
+    fewer than ``MIN_EXPECTED`` times in either window pooled into one, and the
+    Jensen-Shannon distance (base 2) between the two distributions.
+
+    The effect is the JS distance *in excess of sampling noise*: with many categories two
+    samples of one distribution are already some distance apart (about
+    sqrt((K-1)(1/N1+1/N2)/(8 ln 2)) for K categories), and that part says nothing. The raw
+    distance and the share of current units whose value the reference never saw (new items,
+    new countries) are in ``detail``.
+    """
     table = pd.concat([ref.rename("ref"), cur.rename("cur")], axis=1).fillna(0)
-    new_share = float(table.loc[table["ref"] == 0, "cur"].sum() / max(table["cur"].sum(), 1))
-    rare = table.sum(axis=1) < MIN_CATEGORY_COUNT
+    table = table.sort_index()
+    n1, n2 = float(table["ref"].sum()), float(table["cur"].sum())
+    new = table["ref"] == 0
+    new_share = _share(table.loc[new, "cur"].sum(), n2)
+    detail = {"new_value_share": new_share, "new_values": int(new.sum()), "unit": unit,
+              "categories": len(table)}
+    if n1 == 0 or n2 == 0:
+        return DriftTest("categorical", feature, "chi_square", 0.0, 1.0, 0.0,
+                         "jensen_shannon_excess", n_reference=int(n1), n_current=int(n2),
+                         detail=detail)
+    total = table.sum(axis=1)
+    rare = (total * min(n1, n2) / (n1 + n2)) < MIN_EXPECTED
     if rare.any():
-        table = pd.concat([table[~rare], table[rare].sum().to_frame("(rare)").T])
-    detail = {"new_value_share": new_share, "categories": len(table)}
+        table = pd.concat([table[~rare], table[rare].sum().to_frame(RARE).T])
+    detail["categories_tested"] = len(table)
     if len(table) < 2:
-        return Test("categorical", feature, "chi_square", 0.0, 1.0, 0.0, "jensen_shannon",
-                    detail=detail)
-    chi2, p_value, _, _ = stats.chi2_contingency(table.to_numpy().T)
-    ref_p = table["ref"] / table["ref"].sum()
-    cur_p = table["cur"] / table["cur"].sum()
-    return Test("categorical", feature, "chi_square", float(chi2), float(p_value),
-                float(jensenshannon(ref_p, cur_p, base=2)), "jensen_shannon", detail=detail)
+        return DriftTest("categorical", feature, "chi_square", 0.0, 1.0, 0.0,
+                         "jensen_shannon_excess", n_reference=int(n1), n_current=int(n2),
+                         detail=detail)
+    chi2, p_value, dof, _ = stats.chi2_contingency(table.to_numpy().T, correction=False)
+    ref_p, cur_p = table["ref"] / n1, table["cur"] / n2
+    distance = float(jensenshannon(ref_p, cur_p, base=2))
+    noise = (len(table) - 1) * (1 / n1 + 1 / n2) / (8 * math.log(2))
+    excess = math.sqrt(max(distance**2 - noise, 0.0))
+    detail.update({"jensen_shannon": distance, "jensen_shannon_noise": math.sqrt(noise),
+                   "dof": int(dof)})
+    return DriftTest("categorical", feature, "chi_square", float(chi2), float(p_value), excess,
+                     "jensen_shannon_excess", n_reference=int(n1), n_current=int(n2),
+                     effect_se=math.sqrt(noise), detail=detail)
 
 
-def missing_rate_test(feature: str, ref: WindowSummary, cur: WindowSummary) -> Test:
-    x1, n1 = ref.missing[feature], ref.units(feature)
-    x2, n2 = cur.missing[feature], cur.units(feature)
+def proportion_test(kind: str, feature: str, x1: int, n1: int, x2: int, n2: int,
+                    detail: dict | None = None) -> DriftTest:
+    """Two-proportion z-test of x1/n1 against x2/n2, with Cohen's h as effect."""
     z, p_value = two_proportion_test(x1, n1, x2, n2)
-    p1, p2 = x1 / max(n1, 1), x2 / max(n2, 1)
-    return Test("missing_rate", feature, "two_proportion_z", z, p_value, cohens_h(p1, p2),
-                "cohens_h", p1, p2)
+    p1, p2 = _share(x1, n1), _share(x2, n2)
+    se = math.sqrt(1 / n1 + 1 / n2) if n1 and n2 else None
+    return DriftTest(kind, feature, "two_proportion_z", float(z), float(p_value),
+                     float(cohens_h(p1, p2)), "cohens_h", p1, p2, int(n1), int(n2),
+                     _direction(p1, p2), se, detail=detail or {})
 
 
-def item_share_tests(ref: Baskets, cur: Baskets, min_baskets: int) -> list[Test]:
-    """Per item, the share of baskets holding it; items rarer than ``min_baskets`` in both
-    windows are skipped (too few to test)."""
-    ref_counts = pd.Series(ref.item_counts(), index=ref.items)
-    cur_counts = pd.Series(cur.item_counts(), index=cur.items)
-    both = pd.concat([ref_counts.rename("ref"), cur_counts.rename("cur")], axis=1).fillna(0)
-    both = both[(both["ref"] >= min_baskets) | (both["cur"] >= min_baskets)]
+def missing_rate_tests(ref: WindowSummary, cur: WindowSummary) -> list[DriftTest]:
+    """Per column, the share of units (rows, or invoices for invoice attributes) with no
+    value, including rows validation rejected."""
     tests = []
-    for item, (x1, x2) in both.astype(int).iterrows():
-        z, p_value = two_proportion_test(x1, ref.n_baskets, x2, cur.n_baskets)
-        p1, p2 = x1 / ref.n_baskets, x2 / cur.n_baskets
-        tests.append(Test("item_share", str(item), "two_proportion_z", z, p_value,
-                          cohens_h(p1, p2), "cohens_h", p1, p2))
-    return tests
-
-
-def _holding(baskets: Baskets, items: list[str]) -> np.ndarray:
-    """Boolean mask of baskets holding every one of ``items``."""
-    columns = np.searchsorted(baskets.items, items)
-    if any(c >= len(baskets.items) or baskets.items[c] != i for c, i in zip(columns, items)):
-        return np.zeros(baskets.n_baskets, dtype=bool)
-    hits = np.asarray(baskets.matrix[:, columns].sum(axis=1)).ravel()
-    return hits == len(items)
-
-
-def rule_tests(rules: pd.DataFrame, cur: Baskets, min_baskets: int) -> list[Test]:
-    """Each rule's confidence as trained against its confidence re-measured on ``cur``;
-    rules whose antecedent occurs in fewer than ``min_baskets`` current baskets are skipped."""
-    tests = []
-    for rule in rules.itertuples(index=False):
-        antecedent = sorted(str(a) for a in rule.antecedent)
-        has_antecedent = _holding(cur, antecedent)
-        n2 = int(has_antecedent.sum())
-        if n2 < min_baskets:
+    for column in (*ROW_MISSING, *INVOICE_MISSING):
+        if column not in ref.missing or column not in cur.missing:
             continue
-        x2 = int((has_antecedent & _holding(cur, [str(rule.consequent)])).sum())
-        z, p_value = two_proportion_test(rule.count, rule.antecedent_count, x2, n2)
-        p1, p2 = rule.count / rule.antecedent_count, x2 / n2
-        tests.append(Test("rule_confidence", f"{{{', '.join(antecedent)}}} -> {rule.consequent}",
-                          "two_proportion_z", z, p_value, abs(p2 - p1), "confidence_change",
-                          p1, p2, detail={"current_antecedent_baskets": n2}))
+        (x1, n1), (x2, n2) = ref.missing[column], cur.missing[column]
+        if x1 + x2 == 0:
+            continue  # never missing in either window: nothing to test
+        unit = "invoices" if column in INVOICE_LEVEL else "rows"
+        tests.append(proportion_test("missing_rate", column, x1, n1, x2, n2,
+                                     {"unit": unit, "reference_missing": x1,
+                                      "current_missing": x2}))
     return tests
 
 
-def no_recommendation_share(recommender: RuleRecommender, baskets: Baskets) -> tuple[int, int]:
-    """(baskets the model has nothing to recommend for, baskets)."""
-    empty = sum(1 for basket in baskets.as_lists() if not recommender.recommend(basket, 1))
-    return empty, baskets.n_baskets
+def item_share_tests(ref: Baskets, cur: Baskets, min_expected: int
+                     ) -> tuple[list[DriftTest], int]:
+    """Per item, the share of baskets holding it (two-proportion, Cohen's h).
+
+    An item is tested when it is expected in at least ``min_expected`` current baskets at
+    its pooled share. The filter reads only the pooled count, which carries no information
+    about the difference under no drift, so it does not bias the tests it keeps (independent
+    filtering); it spares the false-discovery budget for items rare enough that no plausible
+    change could be shown. Returns the tests and the number of items left untested.
+    """
+    counts = pd.concat([pd.Series(ref.item_counts(), index=ref.items, name="ref"),
+                        pd.Series(cur.item_counts(), index=cur.items, name="cur")],
+                       axis=1).fillna(0).sort_index()
+    n1, n2 = ref.n_baskets, cur.n_baskets
+    if n1 == 0 or n2 == 0:
+        return [], len(counts)
+    x1, x2 = counts["ref"].to_numpy(float), counts["cur"].to_numpy(float)
+    keep = (x1 + x2) * n2 / (n1 + n2) >= min_expected
+    z, p_values = two_proportion_test(x1, n1, x2, n2)
+    p1, p2 = x1 / n1, x2 / n2
+    h = cohens_h(p1, p2)
+    se = math.sqrt(1 / n1 + 1 / n2)
+    tests = [
+        DriftTest("item_share", str(item), "two_proportion_z", float(z[i]), float(p_values[i]),
+                  float(h[i]), "cohens_h", float(p1[i]), float(p2[i]), n1, n2,
+                  _direction(p1[i], p2[i]), se,
+                  detail={"reference_baskets": int(x1[i]), "current_baskets": int(x2[i])})
+        for i, item in enumerate(counts.index) if keep[i]
+    ]
+    return tests, int((~keep).sum())
 
 
-def no_recommendation_test(rules: pd.DataFrame, holdout: Baskets, cur: Baskets) -> Test:
-    recommender = RuleRecommender(rules)
-    x1, n1 = no_recommendation_share(recommender, holdout)
-    x2, n2 = no_recommendation_share(recommender, cur)
-    z, p_value = two_proportion_test(x1, n1, x2, n2)
-    p1, p2 = x1 / max(n1, 1), x2 / max(n2, 1)
-    return Test("no_recommendation_share", "baskets without a recommendation",
-                "two_proportion_z", z, p_value, cohens_h(p1, p2), "cohens_h", p1, p2)
+# ---------------------------------------------------------------------------------------------
+# Rules, vectorised
 
 
-def top_k_test(holdout_metrics: dict, current: Baskets, rules: pd.DataFrame,
-               items: pd.DataFrame, params: EvaluateParams) -> Test:
-    """The served model's hit rate@k on the current window against the holdout's, as
-    written by the evaluate stage (each case is a hit or a miss: a two-proportion test)."""
-    k = params.primary_k
-    metric = f"hit_rate@{k}"
-    n1 = int(holdout_metrics["cases"])
-    x1 = round(holdout_metrics[metric] * n1)
-    model = FallbackRecommender(RuleRecommender(rules), PopularityRecommender(
+@dataclass(frozen=True)
+class RuleMatches:
+    """How the rules meet a set of baskets."""
+
+    antecedent_baskets: np.ndarray  # per rule: baskets holding the whole antecedent
+    rule_baskets: np.ndarray  # per rule: ... and the consequent
+    answered: np.ndarray  # per basket: some rule applies (antecedent held, consequent not)
+
+
+def match_rules(rules: pd.DataFrame, baskets: Baskets) -> RuleMatches:
+    """Count every rule on ``baskets`` at once with sparse products (no loop over baskets):
+    a basket holds an antecedent when it holds as many of its items as the antecedent has."""
+    n_rules, n_baskets = len(rules), baskets.n_baskets
+    column = {str(item): i for i, item in enumerate(baskets.items)}
+    rows, cols = [], []
+    known = np.ones(n_rules, dtype=bool)
+    sizes = np.zeros(n_rules, dtype=np.int64)
+    for r, antecedent in enumerate(rules["antecedent"]):
+        sizes[r] = len(antecedent)
+        for item in antecedent:
+            c = column.get(str(item))
+            if c is None:
+                known[r] = False
+            else:
+                rows.append(r)
+                cols.append(c)
+    empty = RuleMatches(np.zeros(n_rules, np.int64), np.zeros(n_rules, np.int64),
+                        np.zeros(n_baskets, dtype=bool))
+    if n_rules == 0 or n_baskets == 0 or not rows:
+        return empty
+    antecedents = sparse.csr_matrix((np.ones(len(rows), np.int32), (rows, cols)),
+                                    shape=(n_rules, len(baskets.items)))
+    held = (baskets.matrix.astype(np.int32) @ antecedents.T).tocsr()  # baskets x rules
+    held.sort_indices()
+    basket = np.repeat(np.arange(n_baskets), np.diff(held.indptr))
+    rule = held.indices
+    full = (held.data == sizes[rule]) & known[rule]
+    basket, rule = basket[full], rule[full]
+    consequent = np.array([column.get(str(c), -1) for c in rules["consequent"]], dtype=np.int64)
+    # Each (basket, item) pair of the basket matrix as one sorted key, to look pairs up.
+    n_items = len(baskets.items)
+    matrix = baskets.matrix
+    keys = np.repeat(np.arange(n_baskets, dtype=np.int64), np.diff(matrix.indptr)) * n_items
+    keys += matrix.indices
+    wanted = basket.astype(np.int64) * n_items + consequent[rule]
+    found = np.searchsorted(keys, wanted)
+    found = np.minimum(found, max(len(keys) - 1, 0))
+    has_consequent = (consequent[rule] >= 0) & (keys[found] == wanted) if len(keys) else \
+        np.zeros(len(rule), dtype=bool)
+    answered = np.zeros(n_baskets, dtype=bool)
+    answered[basket[~has_consequent]] = True
+    return RuleMatches(np.bincount(rule, minlength=n_rules),
+                       np.bincount(rule[has_consequent], minlength=n_rules), answered)
+
+
+def rule_label(antecedent, consequent) -> str:
+    return f"{{{', '.join(sorted(str(a) for a in antecedent))}}} -> {consequent}"
+
+
+def rule_tests(rules: pd.DataFrame, matches: RuleMatches, n_baskets: int, min_baskets: int
+               ) -> tuple[list[DriftTest], int]:
+    """Each rule's confidence as trained against its confidence re-measured on the current
+    baskets (two-proportion test; effect: the absolute change of confidence). Support is
+    re-measured too and reported. Rules whose antecedent is held by fewer than
+    ``min_baskets`` current baskets are not tested (the antecedent count carries no
+    information about the confidence, so the filter is independent of the test). Returns the
+    tests and the number of rules left untested."""
+    n2 = matches.antecedent_baskets
+    x2 = matches.rule_baskets
+    keep = n2 >= min_baskets
+    x1 = rules["count"].to_numpy(float)
+    n1 = rules["antecedent_count"].to_numpy(float)
+    z, p_values = two_proportion_test(x1, n1, x2, n2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1, p2 = x1 / n1, np.where(n2 > 0, x2 / np.maximum(n2, 1), 0.0)
+    # Agresti-Caffo: one success and one failure added to each side, so that a confidence
+    # of 0 or 1 measured on a few baskets does not get a standard error of zero.
+    a1, a2 = (x1 + 1) / (n1 + 2), (x2 + 1) / (n2 + 2)
+    se = np.sqrt(a1 * (1 - a1) / (n1 + 2) + a2 * (1 - a2) / (n2 + 2))
+    antecedents, consequents = list(rules["antecedent"]), list(rules["consequent"])
+    support, lift = rules["support"].to_numpy(float), rules["lift"].to_numpy(float)
+    tests = []
+    for r in np.flatnonzero(keep):
+        antecedent, consequent = antecedents[r], consequents[r]
+        tests.append(DriftTest(
+            "rule_confidence", rule_label(antecedent, consequent), "two_proportion_z",
+            float(z[r]), float(p_values[r]), float(abs(p2[r] - p1[r])), "confidence_change",
+            float(p1[r]), float(p2[r]), int(n1[r]), int(n2[r]), _direction(p1[r], p2[r]),
+            float(se[r]),
+            detail={"antecedent": [str(a) for a in antecedent], "consequent": str(consequent),
+                    "reference_support": float(support[r]),
+                    "current_support": _share(x2[r], n_baskets),
+                    "current_rule_baskets": int(x2[r]), "lift": float(lift[r])}))
+    return tests, int((~keep).sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# The served model: answers and top-k metrics
+
+
+def serving_model(rules: pd.DataFrame, items: pd.DataFrame) -> FallbackRecommender:
+    """What the serving application answers: rules first, then the most popular items."""
+    return FallbackRecommender(RuleRecommender(rules), PopularityRecommender(
         items.set_index("item_code")["baskets"]))
-    cases = leave_one_out(current.as_lists(), params.seed)
-    flat, _ = evaluate(model, cases, [k], n_catalog=len(items))
-    n2 = len(cases)
-    x2 = round(flat[metric] * n2)
-    z, p_value = two_proportion_test(x1, n1, x2, n2)
-    p1, p2 = x1 / max(n1, 1), x2 / max(n2, 1)
-    return Test("top_k_metric", metric, "two_proportion_z", z, p_value, cohens_h(p1, p2),
-                "cohens_h", p1, p2, detail={"holdout_cases": n1, "current_cases": n2})
 
 
-def _floor(test: Test, params: DriftParams) -> float:
+def hidden_ranks(model: FallbackRecommender, baskets: Baskets, seed: int, k: int
+                 ) -> np.ndarray:
+    """Leave-one-out, as the evaluate stage does: per basket of two or more items, the rank
+    (1..k, 0 = missed) of one hidden item among the model's top ``k`` for the rest."""
+    ranks, _ = rank_hidden(model, leave_one_out(baskets.as_lists(), seed), k)
+    return ranks
+
+
+def _metric_weights(ks: list[int]) -> tuple[list[str], np.ndarray]:
+    """Each top-k metric as a weight per rank 0..max(ks): a metric is then the mean weight
+    of the cases' ranks, and a bootstrap resample is a draw of rank counts."""
+    top = max(ks)
+    rank = np.arange(top + 1)
+    safe = np.maximum(rank, 1)
+    names, rows = [], []
+    for k in sorted(ks):
+        hit = (rank >= 1) & (rank <= k)
+        for metric, weights in (("hit_rate", hit * 1.0), ("ndcg", hit / np.log2(safe + 1.0)),
+                                ("mrr", hit / safe)):
+            names.append(f"{metric}@{k}")
+            rows.append(weights)
+    return names, np.array(rows).T  # (ranks x metrics)
+
+
+def top_k_comparison(holdout_ranks: np.ndarray, current_ranks: np.ndarray, ks: list[int],
+                     samples: int, seed: int, level: float) -> dict[str, dict]:
+    """Top-k metrics on the holdout and the current window, their difference, and a
+    percentile bootstrap interval of each and of the difference.
+
+    Every metric is a mean over cases of a function of the hidden item's rank, so resampling
+    cases with replacement is the same as drawing the count of each rank from a multinomial:
+    exact, and cheap at any number of cases.
+    """
+    names, weights = _metric_weights(ks)
+    top = max(ks)
+    rng = np.random.default_rng(seed)
+    alpha = (1 - level) / 2
+    out = {}
+    draws, points = {}, {}
+    for window, ranks in (("holdout", holdout_ranks), ("current", current_ranks)):
+        n = max(len(ranks), 1)
+        counts = np.bincount(np.minimum(ranks, top), minlength=top + 1).astype(float)
+        points[window] = counts @ weights / n
+        if len(ranks):
+            draws[window] = rng.multinomial(len(ranks), counts / len(ranks), size=samples) \
+                @ weights / n
+        else:
+            draws[window] = np.zeros((samples, len(names)))
+    difference = draws["current"] - draws["holdout"]
+    for j, name in enumerate(names):
+        entry = {}
+        for window in ("holdout", "current"):
+            low, high = np.quantile(draws[window][:, j], [alpha, 1 - alpha])
+            entry[window] = float(points[window][j])
+            entry[f"{window}_ci"] = [float(low), float(high)]
+        low, high = np.quantile(difference[:, j], [alpha, 1 - alpha])
+        entry["difference"] = entry["current"] - entry["holdout"]
+        entry["difference_ci"] = [float(low), float(high)]
+        out[name] = entry
+    return out
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The fixed side of every comparison: the training window's summary, the model, and the
+    holdout window's baskets with the served model's results on them."""
+
+    train: WindowSummary
+    rules: pd.DataFrame
+    items: pd.DataFrame
+    holdout: Baskets
+    holdout_ranks: np.ndarray
+    holdout_answered: np.ndarray
+    model: FallbackRecommender
+
+
+def prepare_reference(train: WindowSummary, holdout: Baskets, rules: pd.DataFrame,
+                      items: pd.DataFrame, evaluate_params: EvaluateParams) -> Reference:
+    """Compute once what every drift check against this model needs."""
+    model = serving_model(rules, items)
+    ranks = hidden_ranks(model, holdout, evaluate_params.seed, max(evaluate_params.ks))
+    return Reference(train, rules, items, holdout, ranks,
+                     match_rules(rules, holdout).answered, model)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions
+
+
+def effect_floor(test: DriftTest, params: DriftParams) -> float:
     return {
         "numeric": params.min_effect_numeric,
         "categorical": params.min_effect_categorical,
@@ -237,52 +539,251 @@ def _floor(test: Test, params: DriftParams) -> float:
     }.get(test.kind, params.min_effect_share)
 
 
-def decide(tests: list[Test], params: DriftParams) -> list[Test]:
-    """Correct all p-values together (Benjamini-Hochberg) and set each test's verdict."""
+def decide(tests: list[DriftTest], params: DriftParams) -> list[DriftTest]:
+    """Correct all p-values together (Benjamini-Hochberg) and set each test's verdict:
+    drifted when the adjusted p-value is below ``params.fdr`` and the effect reaches its
+    floor. Returns the tests, updated in place."""
     if not tests:
         return tests
-    p_values = np.array([t.p_value for t in tests], dtype=float)
-    adjusted = stats.false_discovery_control(np.clip(p_values, 0.0, 1.0), method="bh")
+    p_values = np.clip(np.array([t.p_value for t in tests], dtype=float), 0.0, 1.0)
+    adjusted = stats.false_discovery_control(p_values, method="bh")
     for test, p_adj in zip(tests, adjusted):
+        test.floor = effect_floor(test, params)
         test.p_adjusted = float(p_adj)
-        test.drifted = bool(p_adj < params.fdr and test.effect >= _floor(test, params))
+        test.drifted = bool(p_adj < params.fdr and test.effect >= test.floor)
     return tests
 
 
-def check_drift(reference: pd.DataFrame, holdout: pd.DataFrame, current: pd.DataFrame,
-                rules: pd.DataFrame, items: pd.DataFrame, holdout_metrics: dict,
-                evaluate_params: EvaluateParams, params: DriftParams) -> dict:
-    """Run every drift test of ``current`` against ``reference`` (the training window).
+# A drifted basket value is explained by a drifted component moving the same way.
+_COMPONENTS = {"basket_value": ("unit_price", "quantity", "basket_size")}
 
-    ``holdout`` is the evaluation window, the baseline for the share of baskets without a
-    recommendation; ``holdout_metrics`` are the served model's metrics on it from the
-    evaluate stage. Returns the report written to ``metrics/drift.json``.
+
+def explain(drifted: list[DriftTest]) -> None:
+    """Mark drifted tests whose change follows from another drifted test, so that the cause
+    is named first: a rule ``A + B -> c`` that moved with the more general rule ``A -> c``
+    (same consequent, same direction), and the basket value when a price, quantity or basket
+    size moved the same way. Sets ``detail["explained_by"]``."""
+    numeric = {t.feature: t for t in drifted if t.kind == "numeric"}
+    for feature, parts in _COMPONENTS.items():
+        test = numeric.get(feature)
+        causes = [numeric[p] for p in parts if p in numeric
+                  and numeric[p].direction == (test.direction if test else None)]
+        if test and causes:
+            test.detail["explained_by"] = [c.name for c in causes]
+    rules = [t for t in drifted if t.kind == "rule_confidence"]
+    for test in rules:
+        antecedent = set(test.detail["antecedent"])
+        general = sorted(g.name for g in rules if g is not test
+                         and g.detail["consequent"] == test.detail["consequent"]
+                         and g.direction == test.direction
+                         and set(g.detail["antecedent"]) < antecedent)
+        if general:
+            test.detail["explained_by"] = general
+
+
+def rank_key(test: DriftTest) -> tuple:
+    """Order of drifted tests, most important first. Findings explained by another come
+    last; the rest by the effect they surely have (the effect less two standard errors) in
+    units of its floor, so that a large but noisy estimate from a few baskets does not
+    outrank a sure one."""
+    effect = test.effect
+    if test.effect_se is not None and math.isfinite(test.effect_se):
+        effect = max(effect - 2 * test.effect_se, 0.0)
+    score = effect / test.floor if test.floor > 0 else effect
+    return ("explained_by" in test.detail, -score, test.p_adjusted, test.kind, test.feature)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole check
+
+
+def _skipped(current: WindowSummary) -> list[dict]:
+    if current.source != "requests":
+        return []
+    why = {
+        "unit_price": "request logs carry no prices",
+        "quantity": "request logs carry no quantities",
+        "basket_value": "request logs carry no prices or quantities",
+        S.COUNTRY: "request logs carry no countries",
+    }
+    skipped = [{"test": f"numeric: {f}", "reason": why[f]} for f in NUMERIC_FEATURES
+               if f not in current.numeric]
+    skipped.append({"test": f"categorical: {S.COUNTRY}", "reason": why[S.COUNTRY]})
+    skipped.append({"test": "missing_rate: every column",
+                    "reason": "request logs hold only complete baskets; there is no column "
+                              "that can be missing"})
+    return skipped
+
+
+def run_tests(reference: Reference, current: WindowSummary, params: DriftParams,
+              evaluate_params: EvaluateParams) -> tuple[list[DriftTest], dict]:
+    """Run every test that applies to ``current``; returns the tests (undecided) and the
+    context the report needs (skipped tests, top-k comparison, counts)."""
+    ref = reference.train
+    tests = [numeric_test(f, ref.numeric[f], current.numeric[f])
+             for f in NUMERIC_FEATURES if f in current.numeric]
+    tests += [categorical_test(f, ref.categories[f], current.categories[f], "invoices")
+              for f in CATEGORICAL_FEATURES if f in current.categories]
+    tests.append(categorical_test(
+        S.ITEM, pd.Series(ref.baskets.item_counts(), index=ref.baskets.items),
+        pd.Series(current.baskets.item_counts(), index=current.baskets.items),
+        "basket items"))
+    tests += missing_rate_tests(ref, current)
+    item_tests, items_untested = item_share_tests(ref.baskets, current.baskets,
+                                                  params.min_item_baskets)
+    tests += item_tests
+
+    matches = match_rules(reference.rules, current.baskets)
+    found, rules_untested = rule_tests(reference.rules, matches, current.baskets.n_baskets,
+                                       params.min_rule_baskets)
+    tests += found
+    holdout_unanswered = int((~reference.holdout_answered).sum())
+    tests.append(proportion_test(
+        "no_recommendation_share", "baskets no rule answers", holdout_unanswered,
+        reference.holdout.n_baskets, int((~matches.answered).sum()),
+        current.baskets.n_baskets, {"baseline": "holdout"}))
+
+    k = evaluate_params.primary_k
+    current_ranks = hidden_ranks(reference.model, current.baskets, evaluate_params.seed,
+                                 max(evaluate_params.ks))
+    holdout_ranks = reference.holdout_ranks
+    hits_h = int(((holdout_ranks >= 1) & (holdout_ranks <= k)).sum())
+    hits_c = int(((current_ranks >= 1) & (current_ranks <= k)).sum())
+    tests.append(proportion_test("top_k_metric", f"hit_rate@{k}", hits_h, len(holdout_ranks),
+                                 hits_c, len(current_ranks), {"baseline": "holdout"}))
+    top_k = top_k_comparison(holdout_ranks, current_ranks, evaluate_params.ks,
+                             params.bootstrap_samples, params.bootstrap_seed,
+                             params.confidence_level)
+    skipped = _skipped(current)
+    if items_untested:
+        skipped.append({"test": f"item_share: {items_untested} items",
+                        "reason": f"expected in fewer than {params.min_item_baskets} current "
+                                  "baskets (drift.min_item_baskets): too rare to test"})
+    if rules_untested:
+        skipped.append({"test": f"rule_confidence: {rules_untested} rules",
+                        "reason": f"antecedent held by fewer than {params.min_rule_baskets} "
+                                  "current baskets (drift.min_rule_baskets): too rare to test"})
+    context = {"skipped": skipped, "top_k": top_k, "primary_k": k,
+               "cases": {"holdout": len(holdout_ranks), "current": len(current_ranks)},
+               "items_untested": items_untested, "rules_untested": rules_untested}
+    return tests, context
+
+
+def _plain(test: DriftTest) -> str:
+    """One line a person reads: what moved, from what to what."""
+    if test.kind == "rule_confidence":
+        verb = "weakened" if test.direction == "down" else "strengthened"
+        return (f"rule {test.feature} {verb}: confidence {test.reference:.2f} -> "
+                f"{test.current:.2f} ({test.n_current} current baskets hold the antecedent)")
+    if test.kind == "item_share":
+        verb = "gained" if test.direction == "up" else "lost"
+        return (f"item {test.feature} {verb} popularity: in {test.reference:.1%} of baskets, "
+                f"now {test.current:.1%}")
+    if test.kind == "numeric":
+        change = (test.current / test.reference - 1) if test.reference else float("nan")
+        return (f"{test.feature} shifted: mean {test.reference:.3g} -> {test.current:.3g} "
+                f"({change:+.1%})")
+    if test.kind == "categorical":
+        new = test.detail.get("new_value_share", 0.0)
+        extra = f"; {new:.1%} of current {test.detail.get('unit')} are new values" if new else ""
+        return f"{test.feature} distribution changed{extra}"
+    if test.kind == "missing_rate":
+        return (f"{test.feature} missing in {test.reference:.1%} of "
+                f"{test.detail.get('unit')}, now {test.current:.1%}")
+    if test.kind == "no_recommendation_share":
+        return (f"baskets no rule answers: {test.reference:.1%} on the holdout, "
+                f"now {test.current:.1%}")
+    return f"{test.feature}: {test.reference:.3f} on the holdout, now {test.current:.3f}"
+
+
+def retrain_decision(drifted: list[DriftTest]) -> tuple[bool, list[str], list[str]]:
+    """Whether retraining would help, and why; plus the drift to investigate instead.
+
+    Retraining helps when what the model learned or reads has changed: a rule's confidence,
+    the popularity of items or the item mix, the basket size, or the served model's results
+    got worse (fewer hits, more baskets no rule answers). Drift in prices, quantities,
+    basket value, countries or missing values does not enter an association-rule model:
+    retraining would give the same rules, so it is reported for the data owners instead.
+    And when a required column went missing more often, rows were dropped by validation and
+    the baskets are incomplete: retraining on them would learn the fault, so it is not
+    recommended until the data is fixed.
     """
-    ref, cur = summarize(reference), summarize(current)
-    tests = [numeric_test(f, ref.numeric[f], cur.numeric[f]) for f in NUMERIC_FEATURES]
-    tests += [categorical_test(f, ref.categories[f], cur.categories[f])
-              for f in CATEGORICAL_FEATURES]
-    tests += [missing_rate_test(f, ref, cur) for f in MISSING_FEATURES]
-    tests += item_share_tests(ref.baskets, cur.baskets, params.min_rule_baskets)
-    tests += rule_tests(rules, cur.baskets, params.min_rule_baskets)
-    tests.append(no_recommendation_test(rules, baskets_from_lines(holdout), cur.baskets))
-    tests.append(top_k_test(holdout_metrics, cur.baskets, rules, items, evaluate_params))
-    decide(tests, params)
+    reasons, investigate, broken = [], [], []
+    for test in drifted:
+        model_relevant = (
+            test.kind in ("rule_confidence", "item_share")
+            or (test.kind, test.feature) in MODEL_INPUTS
+            or (test.kind == "top_k_metric" and test.direction == "down")
+            or (test.kind == "no_recommendation_share" and test.direction == "up")
+        )
+        (reasons if model_relevant else investigate).append(_plain(test))
+        if test.kind == "missing_rate" and test.feature in S.REQUIRED and test.direction == "up":
+            broken.append(test.feature)
+    if broken and reasons:
+        investigate.insert(0, f"not retraining: {', '.join(broken)} went missing, so "
+                              "validation dropped rows and the baskets are incomplete; fix "
+                              "the data, then check again")
+    return bool(reasons) and not broken, reasons, investigate
 
+
+def _window_info(summary: WindowSummary) -> dict:
+    return {"source": summary.source, "rows": summary.n_rows,
+            "baskets": summary.baskets.n_baskets, "items": len(summary.baskets.items),
+            "first": summary.first, "last": summary.last}
+
+
+def check_drift(reference: Reference, current: WindowSummary, params: DriftParams,
+                evaluate_params: EvaluateParams) -> dict:
+    """Run and decide every drift test of ``current`` against ``reference``; returns the
+    report written to ``metrics/drift.json`` (flags, counts, lists, and every test)."""
+    tests, context = run_tests(reference, current, params, evaluate_params)
+    decide(tests, params)
     drifted = [t for t in tests if t.drifted]
-    drifted.sort(key=lambda t: (-t.effect, t.p_adjusted, t.feature))
+    explain(drifted)
+    drifted.sort(key=rank_key)
     data_drift = any(t.kind in DATA_KINDS for t in drifted)
     concept_drift = any(t.kind in CONCEPT_KINDS for t in drifted)
+    retrain, reasons, investigate = retrain_decision(drifted)
+
+    def listed(kind: str, direction: str) -> list[dict]:
+        chosen = [t for t in drifted if t.kind == kind and t.direction == direction]
+        return [{"name": t.feature, "reference": t.reference, "current": t.current,
+                 "effect": t.effect, "p_adjusted": t.p_adjusted, "n_current": t.n_current}
+                for t in sorted(chosen, key=lambda t: (-t.effect, t.feature))]
+
+    by_kind = {}
+    for test in tests:
+        entry = by_kind.setdefault(test.kind, {"run": 0, "drifted": 0})
+        entry["run"] += 1
+        entry["drifted"] += int(test.drifted)
     return {
         "drift_detected": data_drift or concept_drift,
         "data_drift": data_drift,
         "concept_drift": concept_drift,
-        "retrain_recommended": data_drift or concept_drift,
-        "windows": {"reference_rows": ref.n_rows, "current_rows": cur.n_rows,
-                    "reference_baskets": ref.baskets.n_baskets,
-                    "current_baskets": cur.baskets.n_baskets},
+        "retrain_recommended": retrain,
+        "retrain_reasons": reasons,
+        "investigate": investigate,
+        "top_drifted": [t.name for t in drifted[:10]],
+        "top_drifted_plain": [_plain(t) for t in drifted[:10]],
         "tests_run": len(tests),
         "tests_drifted": len(drifted),
-        "top_drifted": [f"{t.kind}: {t.feature}" for t in drifted[:10]],
+        "tests_by_kind": by_kind,
+        "skipped": context["skipped"],
+        "windows": {"reference": _window_info(reference.train),
+                    "current": _window_info(current),
+                    "holdout_baskets": reference.holdout.n_baskets},
+        "items": {"gained": listed("item_share", "up"), "lost": listed("item_share", "down"),
+                  "untested": context["items_untested"]},
+        "rules": {"weakened": listed("rule_confidence", "down"),
+                  "strengthened": listed("rule_confidence", "up"),
+                  "untested": context["rules_untested"]},
+        "top_k": {"k": context["primary_k"], "cases": context["cases"],
+                  "bootstrap_samples": params.bootstrap_samples,
+                  "confidence_level": params.confidence_level, "metrics": context["top_k"]},
+        "decision": {"fdr": params.fdr, "correction": "benjamini-hochberg over all tests",
+                     "floors": {"numeric": params.min_effect_numeric,
+                                "categorical": params.min_effect_categorical,
+                                "share": params.min_effect_share,
+                                "confidence": params.min_effect_confidence}},
         "tests": [asdict(t) for t in sorted(tests, key=lambda t: (t.kind, t.feature))],
     }

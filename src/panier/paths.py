@@ -25,3 +25,6 @@ SOURCE_INFO = Path("data/raw/source.json")
 VALIDATION_REPORT = Path("metrics/validation.md")
 INPUT_SCHEMA = Path("metrics/input_schema.json")
 REFERENCE_SCHEMA = Path("data/reference_schema.json")
+
+DRIFT_REPORT = Path("metrics/drift.md")
+DRIFT_PLOTS = Path("metrics/plots/drift")

@@ -1,0 +1,284 @@
+"""Benchmark of drift-check: false alarms, detection of planted drift, and speed.
+
+Usage (from the repository root, with the virtual environment active)::
+
+    python bench/drift.py                    # 200 replicates, 2 workers, then the timing run
+    python bench/drift.py --replicates 50    # quicker, less precise
+    python bench/drift.py --skip-timing      # only false alarms and detection
+    python bench/drift.py --timing-only      # only the 1,000,000 x 200,000 rows stage run
+
+Each replicate is one world drawn from the generator with the repository's default params
+and its own seed: the model is trained on its training window, the holdout scores it, and
+its current window is compared with the training window once with no drift and once for
+each planted change (the same world, regenerated with the change planted in its last
+``window_days``). A run *detects* a change when it raises ``data_drift`` or
+``concept_drift`` and names the right feature or rule first. The decision params are those
+of ``params.yaml``, exactly what ``dvc repro`` uses.
+
+The timing run builds a repository-shaped folder with 1,000,000 training-window rows and
+200,000 current-window rows, and times ``python -m panier.stages.drift_check`` in it (wall
+time and CPU time of the process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from panier import io  # noqa: E402
+from panier import schema as S  # noqa: E402
+from panier.baskets import baskets_from_lines, split_windows  # noqa: E402
+from panier.config import Params, load_params  # noqa: E402
+from panier.drift import (  # noqa: E402
+    check_drift,
+    prepare_reference,
+    rule_label,
+    summarize_lines,
+)
+from panier.drift_window import split_rejected  # noqa: E402
+from panier.generate import generate_line_items, item_code  # noqa: E402
+from panier.mining import association_rules, frequent_itemsets  # noqa: E402
+from panier.model import describe_items  # noqa: E402
+from panier.validation import validate_line_items  # noqa: E402
+
+PARAMS: Params = load_params(ROOT / "params.yaml")
+TODAY = pd.Timestamp("2030-01-01").date()  # fixed, so that no generated row is "future"
+BOOSTED_RANK = 50  # "a mid-popularity item": the 50th most popular of 500, in ~2% of baskets
+
+
+def _description_share(target: float) -> float:
+    """The planted missing share that takes description's missing rate from its base
+    (1% of rows) to ``target``: rows lose it by the base rate or by the planted one."""
+    base = PARAMS.ingest.generator.description_missing_share
+    return 1 - (1 - target) / (1 - base)
+
+
+def scenarios() -> dict[str, tuple[dict, str]]:
+    """Planted change -> (generator drift params, the test that must be named first)."""
+    rule = PARAMS.ingest.generator.planted_rules[0]
+    return {
+        "no drift": ({}, ""),
+        "mean price +10%": ({"price_shift": 0.10}, "numeric: unit_price"),
+        f"item of rank {BOOSTED_RANK} twice as popular": (
+            {"boosted_item_rank": BOOSTED_RANK, "boost_factor": 2.0},
+            f"item_share: {item_code(BOOSTED_RANK)}"),
+        f"rule confidence {rule.confidence:g} -> 0.6": (
+            {"weakened_rule": 0, "weakened_confidence": 0.6},
+            f"rule_confidence: {rule_label(rule.antecedent, rule.consequent)}"),
+        "mean basket size +1 item": ({"basket_size_shift": 1.0}, "numeric: basket_size"),
+        "5% of rows from a new country": ({"new_country_share": 0.05},
+                                          "categorical: country"),
+        "description missing 1% -> 20%": (
+            {"missing_column": "description", "missing_share": _description_share(0.20)},
+            "missing_rate: description"),
+    }
+
+
+def _generate(seed: int, drift: dict) -> pd.DataFrame:
+    generator = PARAMS.ingest.generator
+    return generate_line_items(generator.model_copy(update={
+        "seed": seed, "drift": generator.drift.model_copy(update=drift)}))
+
+
+def replicate(seed: int) -> list[dict]:
+    """One world: train on its training window, then check every scenario's current window.
+    Returns one row per scenario."""
+    validated = validate_line_items(_generate(seed, {}), PARAMS.validate_, today=TODAY)
+    windows = split_windows(validated.clean, PARAMS.windows)
+    rejected = split_rejected(validated.rejected, windows.holdout_start, windows.current_start)
+    baskets = baskets_from_lines(windows.train)
+    train = PARAMS.train
+    rules = association_rules(frequent_itemsets(baskets, train.min_support, train.max_len),
+                              baskets.n_baskets, train.min_confidence)
+    items = describe_items(windows.train, baskets)
+    reference = prepare_reference(summarize_lines(windows.train, rejected.train),
+                                  baskets_from_lines(windows.holdout), rules, items,
+                                  PARAMS.evaluate)
+    rows = []
+    for name, (drift, expected) in scenarios().items():
+        if drift:
+            # Same seed, change planted: only the current window differs in distribution.
+            # Validate just that period (validation is row by row, apart from duplicates,
+            # which the generator copies with their timestamp).
+            raw = _generate(seed, drift)
+            raw = raw[raw[S.TIMESTAMP] > windows.current_start - pd.Timedelta(days=1)]
+            result = validate_line_items(raw, PARAMS.validate_, today=TODAY)
+            first = result.clean.groupby(S.INVOICE)[S.TIMESTAMP].transform("min")
+            current_lines = result.clean[first > windows.current_start]
+            current_rejected = split_rejected(result.rejected, windows.current_start,
+                                              windows.current_start).current
+        else:
+            current_lines, current_rejected = windows.current, rejected.current
+        started = time.perf_counter()
+        report = check_drift(reference, summarize_lines(current_lines, current_rejected),
+                             PARAMS.drift, PARAMS.evaluate)
+        seconds = time.perf_counter() - started
+        flagged = report["data_drift"] or report["concept_drift"]
+        top = report["top_drifted"][0] if report["top_drifted"] else ""
+        effects = {f"{t['kind']}: {t['feature']}": t["effect"] for t in report["tests"]}
+        rows.append({"seed": seed, "scenario": name, "flagged": flagged,
+                     "named_first": flagged and top == expected, "top": top,
+                     "kinds": sorted({t.split(":")[0] for t in report["top_drifted"]}),
+                     "seconds": seconds, "effects": effects})
+    return rows
+
+
+def accuracy_table(rows: pd.DataFrame) -> str:
+    lines = ["| planted change | runs | drift raised | right test named first | "
+             "share | bar |", "|---|---|---|---|---|---|"]
+    for name, _ in scenarios().items():
+        part = rows[rows["scenario"] == name]
+        runs, flagged, named = len(part), int(part["flagged"].sum()), \
+            int(part["named_first"].sum())
+        if name == "no drift":
+            lines.append(f"| none (false alarms) | {runs} | {flagged} | - | "
+                         f"{flagged / runs:.1%} | <= 5% |")
+        else:
+            lines.append(f"| {name} | {runs} | {flagged} | {named} | {named / runs:.1%} | "
+                         ">= 95% |")
+    return "\n".join(lines)
+
+
+def calibration_table(rows: pd.DataFrame) -> str:
+    """Evidence for the floors: each planted change's test, its effect with no drift (99th
+    percentile over worlds) against its effect with the change (5th percentile). A floor
+    between the two stops noise and keeps the change."""
+    floors = {"numeric": PARAMS.drift.min_effect_numeric,
+              "categorical": PARAMS.drift.min_effect_categorical,
+              "rule_confidence": PARAMS.drift.min_effect_confidence}
+    null = rows[rows["scenario"] == "no drift"]
+    lines = ["| test | effect measure | no drift, 99th percentile | planted, 5th percentile "
+             "| floor |", "|---|---|---|---|---|"]
+    measures = {"numeric": "Wasserstein / std", "categorical": "Jensen-Shannon excess",
+                "rule_confidence": "confidence change"}
+    for name, (_, expected) in scenarios().items():
+        if not expected:
+            continue
+        kind = expected.split(":")[0]
+        quiet = pd.Series([e.get(expected) for e in null["effects"]], dtype=float).dropna()
+        part = rows[rows["scenario"] == name]
+        loud = pd.Series([e.get(expected) for e in part["effects"]], dtype=float).fillna(0.0)
+        measure = measures.get(kind, "Cohen's h")
+        lines.append(f"| `{expected}` | {measure} | "
+                     f"{quiet.quantile(0.99):.3f} | {loud.quantile(0.05):.3f} | "
+                     f"{floors.get(kind, PARAMS.drift.min_effect_share):g} |")
+    return "\n".join(lines)
+
+
+def false_alarm_detail(rows: pd.DataFrame) -> str:
+    alarms = rows[(rows["scenario"] == "no drift") & rows["flagged"]]
+    if alarms.empty:
+        return "No false alarm."
+    counts = pd.Series([k for kinds in alarms["kinds"] for k in kinds]).value_counts()
+    return "False alarms by kind of test: " + ", ".join(
+        f"{kind} {n}" for kind, n in counts.items()) + "; first named: " + ", ".join(
+        alarms["top"].tolist()[:10])
+
+
+def misses(rows: pd.DataFrame) -> str:
+    missed = rows[(rows["scenario"] != "no drift") & ~rows["named_first"]]
+    if missed.empty:
+        return "No miss."
+    return "Misses: " + "; ".join(
+        f"{r.scenario} (seed {r.seed}): {r.top or 'nothing raised'}"
+        for r in missed.itertuples())
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+
+
+def _timing_repo(folder: Path, reference_rows: int, current_rows: int) -> dict:
+    """A repository-shaped folder whose training window holds about ``reference_rows`` rows
+    and whose current window holds about ``current_rows``: params, validated data, the model
+    and the evaluate stage's metrics."""
+    days, holdout_days = 365, 30
+    rows_per_invoice = 6.2  # at the default mean basket size
+    current_days = round(days * current_rows / (reference_rows + current_rows))
+    train_days = days - current_days - holdout_days
+    invoices = round(reference_rows / rows_per_invoice * days / train_days)
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["ingest"]["generator"].update({"n_invoices": invoices, "n_customers": 40_000})
+    raw["windows"] = {"current_days": current_days, "holdout_days": holdout_days}
+    (folder / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    for stage in ("ingest", "validate", "train", "evaluate"):
+        subprocess.run([sys.executable, "-m", f"panier.stages.{stage}"], cwd=folder, env=env,
+                       check=True, capture_output=True)
+    clean = io.read_parquet(folder / "data/validated/clean.parquet")
+    windows = split_windows(clean, load_params(folder / "params.yaml").windows)
+    return {"training rows": len(windows.train), "holdout rows": len(windows.holdout),
+            "current rows": len(windows.current)}
+
+
+def timing(reference_rows: int = 1_000_000, current_rows: int = 200_000) -> str:
+    folder = Path(tempfile.mkdtemp(prefix="panier-drift-bench-"))
+    try:
+        sizes = _timing_repo(folder, reference_rows, current_rows)
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "panier.stages.drift_check"], cwd=folder, env=env,
+                       check=True, capture_output=True)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        report = io.read_json(folder / "metrics/drift.json")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return "\n".join([
+        "| stage run | training rows | current rows | tests | wall time | CPU time | bar |",
+        "|---|---|---|---|---|---|---|",
+        f"| drift-check | {sizes['training rows']:,} | {sizes['current rows']:,} | "
+        f"{report['tests_run']:,} | {wall:.1f} s | {cpu:.1f} s | < 20 s |",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=1000)
+    parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--timing-only", action="store_true")
+    args = parser.parse_args()
+
+    if not args.timing_only:
+        seeds = range(args.first_seed, args.first_seed + args.replicates)
+        started = time.perf_counter()
+        with Pool(args.workers) as pool:
+            rows = [row for chunk in pool.imap(replicate, seeds) for row in chunk]
+        table = pd.DataFrame(rows)
+        elapsed = time.perf_counter() - started
+        print(f"False alarms and detection: {args.replicates} worlds x {len(scenarios())} "
+              f"windows, defaults of params.yaml ({elapsed:.0f} s, {args.workers} workers; "
+              f"median check {table['seconds'].median():.2f} s)\n")
+        print(accuracy_table(table))
+        print()
+        print("Where the floors sit: effect of each planted change's test\n")
+        print(calibration_table(table))
+        print()
+        print(false_alarm_detail(table))
+        print(misses(table))
+        print()
+    if not args.skip_timing:
+        print("Speed of the stage (reading, every test, writing the report):\n")
+        print(timing())
+
+
+if __name__ == "__main__":
+    main()
