@@ -31,7 +31,9 @@ class Baskets:
 
     def item_counts(self) -> np.ndarray:
         """Number of baskets holding each item, aligned with ``items``."""
-        return np.diff(self.matrix.tocsc().indptr)
+        # Each (basket, item) entry is stored once, so counting column ids is enough.
+        counts = np.bincount(self.matrix.indices, minlength=self.matrix.shape[1])
+        return counts.astype(self.matrix.indptr.dtype, copy=False)
 
     def sizes(self) -> np.ndarray:
         return np.diff(self.matrix.indptr)
