@@ -10,7 +10,7 @@ import codecs
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -286,10 +286,30 @@ class WindowParams(_Section):
     holdout_days: int = Field(30, ge=1, description="period before it: the evaluation window")
 
 
+class SparkParams(_Section):
+    """Where the ``spark`` engine runs: ``local[*]`` on this machine, or a cluster's master URL
+    (``spark://host:7077``, ``yarn``, ``k8s://https://host:443``)."""
+
+    master: str = Field("local[*]", min_length=1)
+    conf: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="extra Spark settings, e.g. spark.executor.memory")
+
+
 class TrainParams(_Section):
     min_support: PositiveShare = 0.005
     min_confidence: PositiveShare = 0.3
     max_len: int = Field(3, ge=2, description="most items in a rule, antecedent plus consequent")
+    # How to mine, not what: every engine gives identical itemsets and rules.
+    engine: Literal["auto", "mlxtend", "pyfim", "spark"] = "auto"
+    spark: SparkParams = Field(default_factory=SparkParams)
+
+    #: Keys that choose how the model is computed and never change it: kept out of the model
+    #: card, so that the card (a DVC output) is identical whichever engine ran.
+    EXECUTION_KEYS: ClassVar[frozenset[str]] = frozenset({"engine", "spark"})
+
+    def model_settings(self) -> dict:
+        """The keys that determine the model (everything but ``EXECUTION_KEYS``)."""
+        return self.model_dump(exclude=set(self.EXECUTION_KEYS))
 
 
 class EvaluateParams(_Section):

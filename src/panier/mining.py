@@ -9,12 +9,14 @@ drop rules that sit exactly on a threshold (144/180 is 0.7999999999999998 in flo
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlxtend.frequent_patterns import fpgrowth
 
+from panier import engines
 from panier.baskets import Baskets
 
 ITEMSET_COLUMNS = ["itemset", "size", "count", "support"]
@@ -29,13 +31,16 @@ def min_count(min_support: float, n_baskets: int) -> int:
     return max(1, math.ceil(Fraction(str(min_support)) * n_baskets))
 
 
-def frequent_itemsets(baskets: Baskets, min_support: float, max_len: int | None = None
+def frequent_itemsets(baskets: Baskets, min_support: float, max_len: int | None = None,
+                      engine: str = "auto", spark: Mapping[str, Any] | None = None
                       ) -> pd.DataFrame:
     """All itemsets held by at least ``min_count(min_support, n)`` baskets.
 
     Returns a frame with ``itemset`` (tuple of item codes, sorted), ``size``, ``count`` and
-    ``support``, ordered by size then itemset. Mining runs mlxtend's FP-growth on a sparse
-    frame restricted to frequent items, so memory follows the data, not baskets x items.
+    ``support``, ordered by size then itemset. ``engine`` (``auto``, ``mlxtend``, ``pyfim`` or
+    ``spark``, with ``spark`` settings ``master`` and ``conf``) chooses how, never what: see
+    ``panier.engines``. Engines see a sparse matrix restricted to frequent items, so memory
+    follows the data, not baskets x items.
     """
     n = baskets.n_baskets
     threshold = min_count(min_support, n)
@@ -46,15 +51,11 @@ def frequent_itemsets(baskets: Baskets, min_support: float, max_len: int | None 
             {"size": "int64", "count": "int64", "support": "float64"})
     matrix = baskets.matrix[:, keep]
     matrix = matrix[np.diff(matrix.indptr) > 0]  # baskets with no frequent item add nothing
-    used = matrix.shape[0]
-    frame = pd.DataFrame.sparse.from_spmatrix(matrix, columns=list(baskets.items[keep]))
-    # Half a basket below the threshold: mlxtend's own ceil() then lands on it exactly.
-    found = fpgrowth(frame, min_support=(threshold - 0.5) / used, use_colnames=True,
-                     max_len=max_len)
-    itemset_counts = np.rint(found["support"].to_numpy() * used).astype(np.int64)
-    itemsets = [tuple(sorted(s)) for s in found["itemsets"]]
+    found, itemset_counts = engines.mine(matrix, threshold, max_len, engine, spark)
+    # Columns are sorted item codes, so ascending ids give sorted code tuples.
+    codes = baskets.items[keep].tolist()
+    itemsets = [tuple(codes[i] for i in ids) for ids in found]
     result = pd.DataFrame({"itemset": itemsets, "count": itemset_counts})
-    result = result[result["count"] >= threshold]
     result["size"] = result["itemset"].map(len).astype("int64")
     result["support"] = result["count"] / n
     return result.sort_values(["size", "itemset"], ignore_index=True)[ITEMSET_COLUMNS]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
+import numpy as np
 import pandas as pd
 
 from panier import io
@@ -24,14 +25,26 @@ def describe_items(lines: pd.DataFrame, baskets: Baskets) -> pd.DataFrame:
     """One row per item of the training window: code, most common description, baskets
     holding it and its support; ordered by popularity (the serving fallback's ranking)."""
     counts = pd.Series(baskets.item_counts(), index=baskets.items, name="baskets")
-    names = (lines.dropna(subset=[S.DESCRIPTION]).groupby(S.ITEM)[S.DESCRIPTION]
-             .agg(lambda s: s.value_counts().index[0]))
+    names = most_common_description(lines)
     items = pd.DataFrame({"item_code": counts.index.astype(str), "baskets": counts.to_numpy()})
     items["description"] = items["item_code"].map(names).astype("str")
     items["support"] = items["baskets"] / max(baskets.n_baskets, 1)
     items = items.sort_values(["baskets", "item_code"], ascending=[False, True],
                               ignore_index=True)
     return items[["item_code", "description", "baskets", "support"]]
+
+
+def most_common_description(lines: pd.DataFrame) -> pd.Series:
+    """Each item's most frequent non-missing description, ties going to the one seen first;
+    indexed by item code. One grouped count over all lines, not one count per item."""
+    named = lines.loc[lines[S.DESCRIPTION].notna(), [S.ITEM, S.DESCRIPTION]]
+    # sort=False keeps pairs in order of first appearance: the tie-break.
+    pairs = named.groupby([S.ITEM, S.DESCRIPTION], sort=False).size().reset_index(name="n")
+    pairs["seen"] = np.arange(len(pairs))
+    best = pairs.sort_values(["n", "seen"], ascending=[False, True], kind="stable")
+    best = best.drop_duplicates(S.ITEM)
+    return pd.Series(best[S.DESCRIPTION].to_numpy(), index=best[S.ITEM].to_numpy(),
+                     name=S.DESCRIPTION)
 
 
 def model_card(lines: pd.DataFrame, baskets: Baskets, itemsets: pd.DataFrame,
@@ -44,7 +57,8 @@ def model_card(lines: pd.DataFrame, baskets: Baskets, itemsets: pd.DataFrame,
         "model": "association_rules",
         "files": {"rules": "rules.parquet", "items": "items.parquet"},
         "rule_columns": RULE_COLUMNS,
-        "params": {"train": params.train.model_dump(), "windows": params.windows.model_dump()},
+        "params": {"train": params.train.model_settings(),
+                   "windows": params.windows.model_dump()},
         "data": {
             "fingerprint_sha256": io.fingerprint(lines),
             "rows": len(lines),

@@ -1,8 +1,9 @@
 """Stage ``train``: mine association rules from the training window's baskets."""
 
 import logging
+import time
 
-from panier import io, paths
+from panier import engines, io, paths, timing
 from panier.baskets import baskets_from_lines, split_windows
 from panier.config import load_params
 from panier.errors import DataError
@@ -14,18 +15,25 @@ log = logging.getLogger("panier")
 
 
 def main() -> None:
+    started = time.perf_counter()
     params = load_params()
+    cfg = params.train
+    engine = engines.resolve(cfg.engine)  # fail before reading data if it cannot run
     lines = io.read_parquet(paths.CLEAN_LINES)
     train = split_windows(lines, params.windows).train
     if train.empty:
         raise DataError(f"{paths.CLEAN_LINES}: the training window is empty; shorten "
                         "windows.current_days or windows.holdout_days in params.yaml")
     baskets = baskets_from_lines(train)
-    cfg = params.train
     log.info("%s baskets, %s items; support >= %d baskets, confidence >= %s",
              f"{baskets.n_baskets:,}", f"{len(baskets.items):,}",
              min_count(cfg.min_support, baskets.n_baskets), cfg.min_confidence)
-    itemsets = frequent_itemsets(baskets, cfg.min_support, cfg.max_len)
+    try:
+        itemsets = frequent_itemsets(baskets, cfg.min_support, cfg.max_len, engine=engine,
+                                     spark=cfg.spark.model_dump())
+    finally:
+        if engine == "spark":
+            engines.stop_spark()
     rules = association_rules(itemsets, baskets.n_baskets, cfg.min_confidence)
     log.info("%s frequent itemsets, %s rules", f"{len(itemsets):,}", f"{len(rules):,}")
     card = model_card(train, baskets, itemsets, rules, params)
@@ -33,6 +41,9 @@ def main() -> None:
     io.write_parquet(describe_items(train, baskets), paths.ITEMS)
     io.write_json(card, paths.MODEL_CARD)
     io.write_json(card["counts"], paths.TRAIN_METRICS)
+    # Which engine ran and how long it took are facts of this run, not of the model: they
+    # go to the experiment's timing file only, never into the outputs above.
+    timing.record("train", time.perf_counter() - started, engine=engine)
 
 
 if __name__ == "__main__":
