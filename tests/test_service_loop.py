@@ -12,24 +12,17 @@ confidences, and the share of baskets the model cannot recommend for.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import make_pipeline_repo, run
 from panier import schema as S
-from panier.baskets import baskets_from_lines, split_windows
 from panier.config import load_params
-from panier.drift import (
-    CONCEPT_KINDS,
-    DATA_KINDS,
-    decide,
-    item_share_tests,
-    no_recommendation_test,
-    rule_tests,
-)
 from panier.generate import generate_line_items
 from service_support import Service, read_log
 
@@ -74,39 +67,23 @@ def serve_traffic(repo: Path, baskets: list[list[str]], log_dir: Path) -> list[d
     return read_log(log_dir)
 
 
-def log_to_lines(records: list[dict]) -> pd.DataFrame:
-    """The canonical line-item table of a request log: one invoice per request (its id),
-    one line per basket item; what a request does not hold stays empty."""
-    rows = [(r["request_id"], r["time"], item) for r in records for item in r["basket"]]
-    lines = pd.DataFrame(rows, columns=[S.INVOICE, S.TIMESTAMP, S.ITEM])
-    lines[S.TIMESTAMP] = pd.to_datetime(lines[S.TIMESTAMP]).dt.tz_localize(None)
-    for column in (S.CUSTOMER, S.COUNTRY, S.DESCRIPTION):
-        lines[column] = None
-    lines[S.QUANTITY] = 1
-    lines[S.PRICE] = float("nan")
-    return lines[S.COLUMNS]
-
-
-def drift_report(repo: Path, records: list[dict]) -> dict:
-    """Drift-check's basket-level tests of the logged traffic against the training window,
-    corrected together and decided with the repository's drift params."""
-    params = load_params(repo / "params.yaml")
-    windows = split_windows(pd.read_parquet(repo / "data/validated/clean.parquet"),
-                            params.windows)
-    rules = pd.read_parquet(repo / "models/rules.parquet")
-    current = baskets_from_lines(log_to_lines(records))
-    tests = item_share_tests(baskets_from_lines(windows.train), current,
-                             params.drift.min_rule_baskets)
-    tests += rule_tests(rules, current, params.drift.min_rule_baskets)
-    tests.append(no_recommendation_test(rules, baskets_from_lines(windows.holdout), current))
-    decide(tests, params.drift)
-    drifted = [t for t in tests if t.drifted]
-    return {
-        "data_drift": any(t.kind in DATA_KINDS for t in drifted),
-        "concept_drift": any(t.kind in CONCEPT_KINDS for t in drifted),
-        "drifted": {f"{t.kind}: {t.feature}" for t in drifted},
-        "tests": tests,
-    }
+def drift_report(repo: Path, log_dir: Path) -> dict:
+    """Run the drift-check stage with the request log as its current window, chosen by
+    params alone (``drift.current``); returns ``metrics/drift.json`` plus the set of
+    drifted tests as ``"kind: feature"``. The repository's params are restored after."""
+    params_file = repo / "params.yaml"
+    original = params_file.read_text()
+    params = yaml.safe_load(original)
+    params["drift"]["current"] = {"source": "requests",
+                                  "path": str(log_dir / "requests.jsonl*")}
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        run(["python", "-m", "panier.stages.drift_check"], repo)
+        report = json.loads((repo / "metrics" / "drift.json").read_text())
+    finally:
+        params_file.write_text(original)
+    report["drifted"] = {f"{t['kind']}: {t['feature']}" for t in report["tests"] if t["drifted"]}
+    return report
 
 
 def test_served_traffic_from_a_drifted_generator_makes_drift_check_report_drift(
@@ -119,19 +96,19 @@ def test_served_traffic_from_a_drifted_generator_makes_drift_check_report_drift(
     assert len(records) == len(baskets) > 1000  # one log record per request
     assert sorted(map(tuple, (r["basket"] for r in records))) == sorted(map(tuple, baskets))
 
-    report = drift_report(pipeline, records)
+    report = drift_report(pipeline, tmp_path)
     assert report["data_drift"] and report["concept_drift"]
     assert f"item_share: {10_000 + BOOSTED_RANK}" in report["drifted"]
     assert "rule_confidence: {10040} -> 10055" in report["drifted"]
 
     # The log's fallback flag is drift-check's "no recommendation": the same share.
-    no_rule = next(t for t in report["tests"] if t.kind == "no_recommendation_share")
+    no_rule = next(t for t in report["tests"] if t["kind"] == "no_recommendation_share")
     logged = sum(r["fallback"] for r in records) / len(records)
-    assert logged == pytest.approx(no_rule.current)
+    assert logged == pytest.approx(no_rule["current"])
 
 
 def test_the_same_traffic_without_planted_drift_reports_none(pipeline, tmp_path):
-    records = serve_traffic(pipeline, shopper_baskets(pipeline, seed=902, drift={}), tmp_path)
-    report = drift_report(pipeline, records)
+    serve_traffic(pipeline, shopper_baskets(pipeline, seed=902, drift={}), tmp_path)
+    report = drift_report(pipeline, tmp_path)
     assert report["drifted"] == set()
     assert not report["data_drift"] and not report["concept_drift"]
