@@ -1,10 +1,10 @@
 """The observed schema of the input, and how it changed against a committed reference.
 
-Validate writes what it saw (``metrics/input_schema.json``: each column of the raw line items
-and the kind of its values) and compares it with ``data/reference_schema.json``, a file kept
-in git and declared as a dependency of the stage. Comparing with a declared input rather than
-with the previous run's output keeps ``dvc repro`` reproducible: equal inputs give equal
-outputs, whatever ran before. Accepting a change is an explicit, reviewed commit:
+Validate writes what it saw (``data/validated/input_schema.json``: each column of the raw
+line items and the kind of its values) and compares it with ``data/reference_schema.json``, a
+file kept in git and declared as a dependency of the stage. Comparing with a declared input
+rather than with the previous run's output keeps ``dvc repro`` reproducible: equal inputs give
+equal outputs, whatever ran before. Accepting a change is an explicit, reviewed commit:
 
     python -m panier.input_schema accept     # copy the observed schema over the reference
 """
@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
+from panier import paths
 from panier import schema as S
 
-OBSERVED = Path("metrics/input_schema.json")
+OBSERVED = paths.INPUT_SCHEMA
 REFERENCE = Path("data/reference_schema.json")
 SAMPLE = 10_000  # values per column used to infer the kind of a text column
 MAJORITY = 0.95  # a text column is numeric or temporal when this share of its values parse
@@ -82,7 +83,8 @@ def observe(frame: pd.DataFrame) -> dict:
     return {"columns": columns}
 
 
-def compare(reference: dict | None, observed: dict, reference_name: str = str(REFERENCE)) -> dict:
+def compare(reference: dict | None, observed: dict,
+            reference_name: str = str(REFERENCE)) -> dict:
     """Columns that appeared, disappeared or changed kind since ``reference``."""
     if reference is None:
         return {"reference": None, "changed": False, "added": {}, "removed": {}, "retyped": {}}

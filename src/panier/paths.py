@@ -22,9 +22,8 @@ RULES_PLOT = Path("metrics/plots/rules.csv")
 
 # Bringing your own data (issue 3): what ingest read, what validate saw and reports.
 SOURCE_INFO = Path("data/raw/source.json")
+INPUT_SCHEMA = Path("data/validated/input_schema.json")
 VALIDATION_REPORT = Path("metrics/validation.md")
-INPUT_SCHEMA = Path("metrics/input_schema.json")
-REFERENCE_SCHEMA = Path("data/reference_schema.json")
 
 DRIFT_REPORT = Path("metrics/drift.md")
 DRIFT_PLOTS = Path("metrics/plots/drift")

@@ -30,8 +30,8 @@ def main() -> None:
             log.info("  rejected %s: %s", code, f"{count:,}")
 
     observed = input_schema.observe(lines)
-    changes = input_schema.compare(input_schema.read_reference(paths.REFERENCE_SCHEMA), observed,
-                                   str(paths.REFERENCE_SCHEMA))
+    changes = input_schema.compare(input_schema.read_reference(input_schema.REFERENCE), observed,
+                                   str(input_schema.REFERENCE))
     report["schema_changes"] = changes
     if changes["changed"]:
         log.warning("input schema changed: %s", input_schema.describe(changes))
@@ -45,13 +45,13 @@ def main() -> None:
     if changes["changed"] and params.on_schema_change == "fail":
         raise DataError(
             f"{report['source']}: the input's columns changed against "
-            f"{paths.REFERENCE_SCHEMA}: {input_schema.describe(changes)}. If this is intended, "
+            f"{input_schema.REFERENCE}: {input_schema.describe(changes)}. If this is intended, "
             "accept it with `python -m panier.input_schema accept` and commit "
-            f"{paths.REFERENCE_SCHEMA}; or set validate.on_schema_change: warn.")
+            f"{input_schema.REFERENCE}; or set validate.on_schema_change: warn.")
     message = rejection_error(result, params) or dataset_error(result)
     if message:
         if changes["changed"]:  # often the cause: say so
-            message += (f"\nNote: the input's columns changed against {paths.REFERENCE_SCHEMA}: "
+            message += (f"\nNote: the input's columns changed against {input_schema.REFERENCE}: "
                         f"{input_schema.describe(changes)}.")
         raise DataError(message)
 
