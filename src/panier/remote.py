@@ -247,7 +247,9 @@ def workspace_objects(repo, remote_odb=None) -> list[StoredObject]:
     for out in repo.index.outs:
         if not out.use_cache or not out.hash_info or not out.hash_info.value:
             continue
-        label, oid = str(out.def_path), out.hash_info.value
+        # Relative to the repository root (def_path is relative to the .dvc file).
+        label = Path(os.path.relpath(out.fs_path, repo.root_dir)).as_posix()
+        oid = out.hash_info.value
         if not out.hash_info.isdir:
             objects.append(StoredObject(label, oid))
             continue
@@ -348,7 +350,7 @@ def _describe_failure(root: Path, remote: RemoteInfo, command: str,
     try:
         check(root, remote.name)
     except RemoteError as exc:
-        return (f"{command} stopped: {exc}; objects already transferred are kept, run the "
+        return (f"the transfer stopped: {exc}; objects already transferred are kept, run the "
                 "same command again once this is fixed")
     if "No file hash info found" in result.stderr:
         return (f"dvc {command} failed: some outputs have no hash in dvc.lock (the pipeline "
@@ -390,11 +392,11 @@ def push(root: Path, name: str | None = None, jobs: int | None = None,
             report.completed = [o for oid, o in absent.items() if oid in present]
             still = [o for o in wanted if o.oid not in present]
         except Exception as exc:
-            raise RemoteError(f"push stopped: {explain(exc, remote)}; run the same command "
+            raise RemoteError(f"the transfer stopped: {explain(exc, remote)}; run the same command "
                               "again once this is fixed") from None
     if still:
         shown = ", ".join(sorted({o.label for o in still})[:5])
-        raise RemoteError(f"push incomplete: {len(still)} objects are not in {remote.where} "
+        raise RemoteError(f"incomplete: {len(still)} objects are not in {remote.where} "
                           f"({shown}) and are not in the local cache either: run `dvc repro` "
                           "(or `dvc pull` from another remote) and push again")
     report.objects = len({o.oid for o in wanted})
@@ -476,7 +478,7 @@ def pull(root: Path, name: str | None = None, jobs: int | None = None,
     except Exception:  # the remote went away: say so rather than guess
         problems = []
     if problems:
-        raise RemoteError(f"pull failed: {describe_problems(problems, remote)}")
+        raise RemoteError(describe_problems(problems, remote))
     raise RemoteError(_describe_failure(root, remote, "pull", result))
 
 
