@@ -43,13 +43,15 @@ def tool_env() -> dict[str, str]:
 class Measurement:
     seconds: float      # wall time of the whole child process
     peak_mb: float      # peak resident memory of the child and its waited-for descendants
+    cpu_seconds: float  # user + system CPU time of the same: what an idle machine needs
     stdout: str
     stderr: str
 
 
 def measure(args: Sequence[str], cwd: Path, timeout: float = 7200) -> Measurement:
-    """Run ``args``; its wall time and peak RSS (``wait4``: the child and every descendant it
-    waited for, so a ``dvc repro`` counts its stages). Raises on a non-zero exit."""
+    """Run ``args``; its wall time, peak RSS and CPU time (``wait4``: the child and every
+    descendant it waited for, so a ``dvc repro`` counts its stages). Raises on a non-zero
+    exit."""
     out_path, err_path = cwd / ".bench-stdout", cwd / ".bench-stderr"
     with open(out_path, "w") as out, open(err_path, "w") as err:
         started = time.perf_counter()
@@ -70,7 +72,8 @@ def measure(args: Sequence[str], cwd: Path, timeout: float = 7200) -> Measuremen
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(args)} exited {code}\n{stdout[-2000:]}\n{stderr[-4000:]}")
-    return Measurement(seconds, usage.ru_maxrss / 1024, stdout, stderr)
+    return Measurement(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+                       stdout, stderr)
 
 
 def median(values: Sequence[float]) -> float:

@@ -76,6 +76,17 @@ def _wait_for_queue(repo: Path, timeout: float = 1800) -> str:
     raise AssertionError(f"the queue did not finish in {timeout} s:\n{status}")
 
 
+def _stop_workers(repo: Path, timeout: float = 120) -> None:
+    """Queue workers idle on after the queue empties: stop them, and leave none behind."""
+    run(["dvc", "queue", "stop"], repo, check=False)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "0 active, 0 idle" in run(["dvc", "queue", "status"], repo).stdout:
+            return
+        time.sleep(2)
+    raise AssertionError(f"queue workers did not stop in {timeout} s")
+
+
 def _expected(repo: Path, support: float, confidence: float) -> dict[str, float]:
     """What the pipeline must report for one grid point, computed here with the library on
     the repository's validated data (the same code path as the stages)."""
@@ -110,7 +121,7 @@ def swept(tmp_path_factory) -> tuple[Path, list[dict[str, str]], dict[str, str]]
         run(["dvc", "queue", "start", "-j", "2"], repo)
         status = _wait_for_queue(repo)
     finally:
-        run(["dvc", "queue", "stop"], repo, check=False)
+        _stop_workers(repo)
     assert status.count("Success") == 4, status
     rows = list(csv.DictReader(io.StringIO(run(SHOW, repo).stdout)))
     experiments = [row for row in rows if row["Experiment"]]
