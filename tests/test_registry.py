@@ -69,8 +69,9 @@ def test_the_model_is_declared_as_a_dvc_artifact(registered: Path):
     assert artifact["type"] == "model"
     assert artifact["path"] == "models"
     assert artifact["desc"] and artifact["labels"]
-    outs = {out for stage in yaml.safe_load((registered / "dvc.yaml").read_text())["stages"]
-            .values() for out in stage.get("outs", [])}
+    outs = {out if isinstance(out, str) else next(iter(out))
+            for stage in yaml.safe_load((registered / "dvc.yaml").read_text())["stages"].values()
+            for out in stage.get("outs", [])}
     assert {f"models/{name}" for name in MODEL_FILES} <= outs
 
 
