@@ -50,3 +50,48 @@ def test_malformed_yaml_and_a_missing_file_are_reported_plainly(tmp_path):
         load_params(bad)
     with pytest.raises(ConfigError, match="not found"):
         load_params(tmp_path / "missing.yaml")
+
+
+# Settings whose value is a user's own table (names chosen by the user), documented as one key.
+_FREE_FORM = {"ingest.generator.countries", "ingest.generator.planted_rules",
+              "ingest.mapping.columns", "ingest.http.headers_from_env",
+              "validate.max_rejected_share_by_reason", "train.spark.conf"}
+
+
+def _leaf_keys(section: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for name, value in section.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict) and key not in _FREE_FORM:
+            keys |= _leaf_keys(value, f"{key}.")
+        else:
+            keys.add(key)
+    return keys
+
+
+def _documented_keys(readme: str) -> tuple[set[str], set[str]]:
+    """Keys named in the first cell of the README's params table: ``a.b.c``, siblings after
+    it as ``d`` (meaning ``a.b.d``), and whole sections as ``a.b.*``."""
+    table = readme.split("## Params", 1)[1].split("\n## ", 1)[0]
+    keys, sections = set(), set()
+    for line in table.splitlines():
+        if not line.startswith("| `"):
+            continue
+        cell = line.split("|")[1].replace(" or ", ", ")
+        names = [name.strip().strip("`") for name in cell.split(", ")]
+        parent = names[0].rsplit(".", 1)[0]
+        for name in names:
+            full = name if "." in name else f"{parent}.{name}"
+            (sections if full.endswith(".*") else keys).add(full.removesuffix(".*"))
+    return keys, sections
+
+
+def test_every_setting_of_params_yaml_is_explained_in_the_readme():
+    import yaml
+
+    settings = _leaf_keys(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    keys, sections = _documented_keys((ROOT / "README.md").read_text())
+    undocumented = {key for key in settings - keys
+                    if not any(key.startswith(f"{section}.") for section in sections)}
+    assert undocumented == set(), "add these to the README's params table"
+    assert keys - settings == set(), "the README documents settings params.yaml lacks"

@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import importlib.util
 import itertools
+import logging
 import tracemalloc
 from pathlib import Path
 
@@ -51,6 +52,9 @@ ALL_ENGINES = [_engine_param("mlxtend"), _engine_param("pyfim"), _engine_param("
 def _stop_spark_after_the_module():
     yield
     engines.stop_spark()
+    # py4j's connections log at INFO when collected at interpreter exit, after pytest has
+    # closed its log streams ("--- Logging error ---"): nothing left worth hearing from it.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def mine(baskets: Baskets, support: float, max_len: int | None, engine: str) -> pd.DataFrame:
