@@ -20,13 +20,18 @@ from panier.baskets import baskets_from_lines, baskets_from_lists, split_windows
 from panier.config import load_params, parse_params
 from panier.drift import (
     DriftTest,
+    RuleMatches,
     check_drift,
+    cohens_h,
     decide,
+    explain,
     match_rules,
     numeric_test,
     prepare_reference,
     proportion_test,
+    rank_key,
     retrain_decision,
+    rule_support_tests,
     summarize_lines,
     top_k_comparison,
 )
@@ -145,9 +150,42 @@ def test_retraining_is_recommended_only_when_the_model_is_affected():
     assert not retrain and reasons == [] and len(investigate) == 4
     for finding in (drifted("rule_confidence", "{a} -> b", "down"),
                     drifted("item_share", "10001"), drifted("numeric", "basket_size"),
+                    drifted("rule_support", "{a} -> b", "down"),
                     drifted("top_k_metric", "hit_rate@5", "down"),
                     drifted("no_recommendation_share", "baskets", "up")):
         assert retrain_decision([finding])[0], finding.name
+
+
+def _rule_support_case(current_rule_baskets: int) -> tuple[DriftTest, list[DriftTest]]:
+    """A rule {a} -> b in 100 of 1,000 training baskets (confidence 0.8), re-measured on 1,000
+    current baskets; its support test and every test of the run, decided."""
+    rules = pd.DataFrame({"antecedent": [["a"]], "consequent": ["b"], "count": [100],
+                          "antecedent_count": [125], "support": [0.1], "lift": [2.0]})
+    matches = RuleMatches(np.array([current_rule_baskets * 5 // 4]),
+                          np.array([current_rule_baskets]), np.ones(1000, dtype=bool))
+    (support,), untested = rule_support_tests(rules, matches, 1000, 1000, min_expected=40)
+    assert untested == 0
+    return support, decide([support], PARAMS.drift)
+
+
+def test_a_rule_that_applies_twice_as_often_is_support_drift_even_at_equal_confidence():
+    support, _ = _rule_support_case(current_rule_baskets=200)
+    assert support.kind == "rule_support" and support.feature == "{a} -> b"
+    assert (support.reference, support.current, support.direction) == (0.1, 0.2, "up")
+    assert support.effect == pytest.approx(cohens_h(0.1, 0.2))
+    assert support.drifted
+    unchanged, _ = _rule_support_case(current_rule_baskets=104)
+    assert not unchanged.drifted
+
+
+def test_a_rule_support_change_is_named_after_the_item_that_caused_it():
+    support, _ = _rule_support_case(current_rule_baskets=200)
+    item = DriftTest("item_share", "a", "t", 0.0, 1e-9, 0.2, "cohens_h", 0.12, 0.24,
+                     1000, 1000, "up", floor=0.07, p_adjusted=1e-9, drifted=True)
+    drifted = [support, item]
+    explain(drifted)
+    assert support.detail["explained_by"] == ["item_share: a"]
+    assert sorted(drifted, key=rank_key)[0] is item
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +213,7 @@ def test_the_report_adjusts_every_p_value_in_one_family(world: World):
     assert np.allclose([t["p_adjusted"] for t in report["tests"]], expected)
     assert {t["kind"] for t in report["tests"]} >= {
         "numeric", "categorical", "missing_rate", "item_share", "rule_confidence",
-        "no_recommendation_share", "top_k_metric"}
+        "rule_support", "no_recommendation_share", "top_k_metric"}
 
 
 def test_an_effect_floor_stops_a_trivial_shift_in_a_huge_sample():

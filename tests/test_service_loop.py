@@ -3,11 +3,9 @@ baskets of shoppers from a drifted generator, and drift-check the request log ag
 training data: drift is reported, naming the planted changes. The same traffic without
 planted drift reports none.
 
-The drift-check stage reads its current window from the validated data; reading request
-logs through params is the drift-check issue's side of the contract. Until then, this test
-turns the log into the canonical line-item table (one invoice per request, its basket as
-the lines) and runs the drift-check library's basket-level tests on it: item shares, rule
-confidences, and the share of baskets the model cannot recommend for.
+Drift-check reads the log by params alone (``drift.current.source: requests``) and runs
+its basket-level tests on it: item shares and mix, basket size, rule confidences and
+supports, and the share of baskets the model cannot recommend for.
 """
 
 from __future__ import annotations

@@ -194,6 +194,15 @@ def test_cloud_credentials_reach_only_branches_of_this_repository_and_main():
     assert publish["on"]["push"]["branches"] == ["main"]
 
 
+def test_main_is_published_with_the_run_cache_a_teammate_can_restore_from():
+    """Plain `dvc push --run-cache` leaves out the metrics a cached evaluate needs."""
+    scripts = [step.get("run", "") for job in load_workflow(PUBLISH)["jobs"].values()
+               for step in job["steps"]]
+    pushes = [line.strip() for script in scripts for line in script.splitlines()
+              if re.search(r"\bpush\b", line) and not line.strip().startswith("#")]
+    assert pushes == ["python -m panier.remote push"]
+
+
 @pytest.mark.parametrize("workflow", [w for w in WORKFLOWS
                                       if re.search(r"\b(dvc|cml)\b|\.ci/run", w.read_text())],
                          ids=lambda p: p.name)

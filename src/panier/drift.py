@@ -7,9 +7,10 @@ reads the summaries. The tests:
   standard deviations), categorical features (chi-square with rare categories pooled,
   Jensen-Shannon distance, share of never-seen values), missing-value rates (two-proportion,
   measured before any row is dropped), and each item's share of baskets (two-proportion);
-- concept drift: each rule's confidence re-measured on the current baskets, the share of
-  baskets no rule can answer (current against holdout), and the served model's top-k
-  metrics (current against holdout, with bootstrap intervals).
+- concept drift: each rule's confidence and support re-measured on the current baskets
+  (two-proportion tests), the share of baskets no rule can answer (current against
+  holdout), and the served model's top-k metrics (current against holdout, with bootstrap
+  intervals).
 
 ``decide`` corrects all p-values of a run together (Benjamini-Hochberg) and counts a test as
 drift only when its adjusted p-value is below the false discovery rate *and* its effect
@@ -42,7 +43,7 @@ INVOICE_MISSING = (S.CUSTOMER, S.COUNTRY)
 INVOICE_LEVEL = (S.CUSTOMER, S.COUNTRY)
 
 DATA_KINDS = ("numeric", "categorical", "missing_rate", "item_share")
-CONCEPT_KINDS = ("rule_confidence", "no_recommendation_share", "top_k_metric")
+CONCEPT_KINDS = ("rule_confidence", "rule_support", "no_recommendation_share", "top_k_metric")
 # What the model reads: baskets of item codes. Drift here can make the model stale.
 MODEL_INPUTS = {("numeric", "basket_size"), ("categorical", S.ITEM)}
 
@@ -398,11 +399,10 @@ def rule_label(antecedent, consequent) -> str:
 def rule_tests(rules: pd.DataFrame, matches: RuleMatches, n_baskets: int, min_baskets: int
                ) -> tuple[list[DriftTest], int]:
     """Each rule's confidence as trained against its confidence re-measured on the current
-    baskets (two-proportion test; effect: the absolute change of confidence). Support is
-    re-measured too and reported. Rules whose antecedent is held by fewer than
-    ``min_baskets`` current baskets are not tested (the antecedent count carries no
-    information about the confidence, so the filter is independent of the test). Returns the
-    tests and the number of rules left untested."""
+    baskets (two-proportion test; effect: the absolute change of confidence). Rules whose
+    antecedent is held by fewer than ``min_baskets`` current baskets are not tested (the
+    antecedent count carries no information about the confidence, so the filter is
+    independent of the test). Returns the tests and the number of rules left untested."""
     n2 = matches.antecedent_baskets
     x2 = matches.rule_baskets
     keep = n2 >= min_baskets
@@ -429,6 +429,38 @@ def rule_tests(rules: pd.DataFrame, matches: RuleMatches, n_baskets: int, min_ba
                     "reference_support": float(support[r]),
                     "current_support": _share(x2[r], n_baskets),
                     "current_rule_baskets": int(x2[r]), "lift": float(lift[r])}))
+    return tests, int((~keep).sum())
+
+
+def rule_support_tests(rules: pd.DataFrame, matches: RuleMatches, n_reference: int,
+                       n_current: int, min_expected: int) -> tuple[list[DriftTest], int]:
+    """Each rule's support (the share of baskets holding its antecedent and consequent) as
+    trained against the same share of the current baskets (two-proportion, Cohen's h): how
+    often the rule applies and is right, which moves when its items gain or lose popularity
+    even if its confidence holds. Tested, like item shares, when expected in at least
+    ``min_expected`` current baskets at the pooled share (independent filtering). Returns the
+    tests and the number of rules left untested."""
+    if n_reference == 0 or n_current == 0:
+        return [], len(rules)
+    x1 = rules["count"].to_numpy(float)
+    x2 = matches.rule_baskets.astype(float)
+    keep = (x1 + x2) * n_current / (n_reference + n_current) >= min_expected
+    z, p_values = two_proportion_test(x1, n_reference, x2, n_current)
+    p1, p2 = x1 / n_reference, x2 / n_current
+    h = cohens_h(p1, p2)
+    se = math.sqrt(1 / n_reference + 1 / n_current)
+    antecedents, consequents = list(rules["antecedent"]), list(rules["consequent"])
+    tests = [
+        DriftTest("rule_support", rule_label(antecedents[r], consequents[r]),
+                  "two_proportion_z", float(z[r]), float(p_values[r]), float(h[r]),
+                  "cohens_h", float(p1[r]), float(p2[r]), n_reference, n_current,
+                  _direction(p1[r], p2[r]), se,
+                  detail={"antecedent": [str(a) for a in antecedents[r]],
+                          "consequent": str(consequents[r]),
+                          "reference_rule_baskets": int(x1[r]),
+                          "current_rule_baskets": int(x2[r])})
+        for r in np.flatnonzero(keep)
+    ]
     return tests, int((~keep).sum())
 
 
@@ -561,8 +593,9 @@ _COMPONENTS = {"basket_value": ("unit_price", "quantity", "basket_size")}
 def explain(drifted: list[DriftTest]) -> None:
     """Mark drifted tests whose change follows from another drifted test, so that the cause
     is named first: a rule ``A + B -> c`` that moved with the more general rule ``A -> c``
-    (same consequent, same direction), and the basket value when a price, quantity or basket
-    size moved the same way. Sets ``detail["explained_by"]``."""
+    (same consequent, same direction), a rule's support that moved with its confidence or
+    with the popularity of one of its items, and the basket value when a price, quantity or
+    basket size moved the same way. Sets ``detail["explained_by"]``."""
     numeric = {t.feature: t for t in drifted if t.kind == "numeric"}
     for feature, parts in _COMPONENTS.items():
         test = numeric.get(feature)
@@ -579,6 +612,16 @@ def explain(drifted: list[DriftTest]) -> None:
                          and set(g.detail["antecedent"]) < antecedent)
         if general:
             test.detail["explained_by"] = general
+    confidence = {(t.feature, t.direction): t.name for t in rules}
+    items = {(t.feature, t.direction): t.name for t in drifted if t.kind == "item_share"}
+    for test in (t for t in drifted if t.kind == "rule_support"):
+        members = [*test.detail["antecedent"], test.detail["consequent"]]
+        causes = [confidence[key] for key in [(test.feature, test.direction)]
+                  if key in confidence]
+        causes += sorted(items[(m, test.direction)] for m in members
+                         if (m, test.direction) in items)
+        if causes:
+            test.detail["explained_by"] = causes
 
 
 def rank_key(test: DriftTest) -> tuple:
@@ -637,6 +680,10 @@ def run_tests(reference: Reference, current: WindowSummary, params: DriftParams,
     found, rules_untested = rule_tests(reference.rules, matches, current.baskets.n_baskets,
                                        params.min_rule_baskets)
     tests += found
+    supports, supports_untested = rule_support_tests(
+        reference.rules, matches, ref.baskets.n_baskets, current.baskets.n_baskets,
+        params.min_item_baskets)
+    tests += supports
     holdout_unanswered = int((~reference.holdout_answered).sum())
     tests.append(proportion_test(
         "no_recommendation_share", "baskets no rule answers", holdout_unanswered,
@@ -663,6 +710,10 @@ def run_tests(reference: Reference, current: WindowSummary, params: DriftParams,
         skipped.append({"test": f"rule_confidence: {rules_untested} rules",
                         "reason": f"antecedent held by fewer than {params.min_rule_baskets} "
                                   "current baskets (drift.min_rule_baskets): too rare to test"})
+    if supports_untested:
+        skipped.append({"test": f"rule_support: {supports_untested} rules",
+                        "reason": f"expected in fewer than {params.min_item_baskets} current "
+                                  "baskets (drift.min_item_baskets): too rare to test"})
     context = {"skipped": skipped, "top_k": top_k, "primary_k": k,
                "cases": {"holdout": len(holdout_ranks), "current": len(current_ranks)},
                "items_untested": items_untested, "rules_untested": rules_untested}
@@ -675,6 +726,10 @@ def _plain(test: DriftTest) -> str:
         verb = "weakened" if test.direction == "down" else "strengthened"
         return (f"rule {test.feature} {verb}: confidence {test.reference:.2f} -> "
                 f"{test.current:.2f} ({test.n_current} current baskets hold the antecedent)")
+    if test.kind == "rule_support":
+        verb = "applies more often" if test.direction == "up" else "applies less often"
+        return (f"rule {test.feature} {verb}: in {test.reference:.1%} of baskets, now "
+                f"{test.current:.1%}")
     if test.kind == "item_share":
         verb = "gained" if test.direction == "up" else "lost"
         return (f"item {test.feature} {verb} popularity: in {test.reference:.1%} of baskets, "
@@ -711,7 +766,7 @@ def retrain_decision(drifted: list[DriftTest]) -> tuple[bool, list[str], list[st
     reasons, investigate, broken = [], [], []
     for test in drifted:
         model_relevant = (
-            test.kind in ("rule_confidence", "item_share")
+            test.kind in ("rule_confidence", "rule_support", "item_share")
             or (test.kind, test.feature) in MODEL_INPUTS
             or (test.kind == "top_k_metric" and test.direction == "down")
             or (test.kind == "no_recommendation_share" and test.direction == "up")
@@ -776,6 +831,8 @@ def check_drift(reference: Reference, current: WindowSummary, params: DriftParam
                   "untested": context["items_untested"]},
         "rules": {"weakened": listed("rule_confidence", "down"),
                   "strengthened": listed("rule_confidence", "up"),
+                  "less_frequent": listed("rule_support", "down"),
+                  "more_frequent": listed("rule_support", "up"),
                   "untested": context["rules_untested"]},
         "top_k": {"k": context["primary_k"], "cases": context["cases"],
                   "bootstrap_samples": params.bootstrap_samples,

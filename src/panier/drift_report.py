@@ -247,13 +247,17 @@ def render_markdown(report: dict, tables: dict[str, pd.DataFrame]) -> str:
         out += [f"{items['untested']:,} items were too rare in the current window to test.",
                 ""]
     out += ["## Rules", ""]
-    weakened = _changes(rules["weakened"], "rule weakened (confidence)", ".2f")
-    strengthened = _changes(rules["strengthened"], "rule strengthened (confidence)", ".2f")
-    if weakened or strengthened:
-        out += weakened + ([""] if weakened else []) + strengthened + \
-            ([""] if strengthened else [])
+    changes = [_changes(rules["weakened"], "rule weakened (confidence)", ".2f"),
+               _changes(rules["strengthened"], "rule strengthened (confidence)", ".2f"),
+               _changes(rules["less_frequent"],
+                        "rule applies less often (support: share of baskets)", ".1%"),
+               _changes(rules["more_frequent"],
+                        "rule applies more often (support: share of baskets)", ".1%")]
+    if any(changes):
+        for lines in filter(None, changes):
+            out += [*lines, ""]
     else:
-        out += ["No rule's confidence changed significantly.", ""]
+        out += ["No rule's confidence or support changed significantly.", ""]
     if rules["untested"]:
         out += [f"{rules['untested']:,} rules fire too rarely in the current window to test.",
                 ""]

@@ -22,9 +22,10 @@ def main() -> None:
                                  not_provided=not_provided(ingest),
                                  source_columns=resolve_mapping(ingest))
     report = result.report
-    log.info("%s rows in, %s clean, %s rejected (%.2f%%)", f"{report['rows_in']:,}",
-             f"{report['rows_clean']:,}", f"{report['rows_rejected']:,}",
-             100 * result.rejected_share)
+    log.info("%s rows in, %s clean, %s rejected (%.2f%%); %s clean invoices (baskets), "
+             "%s of them with 2+ items", f"{report['rows_in']:,}", f"{report['rows_clean']:,}",
+             f"{report['rows_rejected']:,}", 100 * result.rejected_share,
+             f"{report['invoices_clean']:,}", f"{report['invoices_multi_item']:,}")
     for code, count in report["rejected_by_reason"].items():
         if count:
             log.info("  rejected %s: %s", code, f"{count:,}")
