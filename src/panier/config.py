@@ -352,7 +352,7 @@ DriftFlag = Literal["data_drift", "concept_drift", "retrain_recommended"]
 
 
 class DriftParams(_Section):
-    fdr: PositiveShare = Field(0.05, description="false discovery rate for Benjamini-Hochberg")
+    fdr: PositiveShare = Field(0.025, description="false discovery rate for Benjamini-Hochberg")
     min_effect_numeric: float = Field(0.05, ge=0, description="Wasserstein / reference std")
     min_effect_categorical: float = Field(0.05, ge=0, description="Jensen-Shannon distance")
     min_effect_share: float = Field(0.1, ge=0, description="Cohen's h for proportions")
