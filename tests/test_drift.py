@@ -188,6 +188,16 @@ def test_a_rule_support_change_is_named_after_the_item_that_caused_it():
     assert sorted(drifted, key=rank_key)[0] is item
 
 
+def test_a_rule_support_change_is_named_after_the_same_rule_s_confidence_change():
+    support, _ = _rule_support_case(current_rule_baskets=40)
+    confidence = DriftTest("rule_confidence", "{a} -> b", "t", 0.0, 1e-9, 0.3, "change", 0.8,
+                           0.5, 125, 80, "down", floor=0.1, p_adjusted=1e-9, drifted=True,
+                           detail={"antecedent": ["a"], "consequent": "b"})
+    assert support.drifted and support.direction == "down"
+    explain([support, confidence])
+    assert support.detail["explained_by"] == ["rule_confidence: {a} -> b"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Calibrated decisions
 

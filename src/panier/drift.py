@@ -615,9 +615,9 @@ def explain(drifted: list[DriftTest]) -> None:
     confidence = {(t.feature, t.direction): t.name for t in rules}
     items = {(t.feature, t.direction): t.name for t in drifted if t.kind == "item_share"}
     for test in (t for t in drifted if t.kind == "rule_support"):
+        same_rule = confidence.get((test.feature, test.direction))
         members = [*test.detail["antecedent"], test.detail["consequent"]]
-        causes = [confidence[key] for key in [(test.feature, test.direction)]
-                  if key in confidence]
+        causes = [same_rule] if same_rule else []
         causes += sorted(items[(m, test.direction)] for m in members
                          if (m, test.direction) in items)
         if causes:
