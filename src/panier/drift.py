@@ -20,6 +20,7 @@ passes a floor, so that a huge sample does not flag a trivial shift.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -314,21 +315,32 @@ def item_share_tests(ref: Baskets, cur: Baskets, min_expected: int
     counts = pd.concat([pd.Series(ref.item_counts(), index=ref.items, name="ref"),
                         pd.Series(cur.item_counts(), index=cur.items, name="cur")],
                        axis=1).fillna(0).sort_index()
-    n1, n2 = ref.n_baskets, cur.n_baskets
-    if n1 == 0 or n2 == 0:
-        return [], len(counts)
     x1, x2 = counts["ref"].to_numpy(float), counts["cur"].to_numpy(float)
+    return basket_share_tests(
+        "item_share", [str(item) for item in counts.index], x1, ref.n_baskets, x2,
+        cur.n_baskets, min_expected,
+        lambda i: {"reference_baskets": int(x1[i]), "current_baskets": int(x2[i])})
+
+
+def basket_share_tests(kind: str, features: list[str], x1: np.ndarray, n1: int,
+                       x2: np.ndarray, n2: int, min_expected: int,
+                       detail: Callable[[int], dict]) -> tuple[list[DriftTest], int]:
+    """Shares of baskets, ``x1`` of ``n1`` against ``x2`` of ``n2`` for each feature: a
+    two-proportion test with Cohen's h, for the features expected in at least
+    ``min_expected`` current baskets at the pooled share (independent filtering). Returns the
+    tests and the number of features left untested."""
+    if n1 == 0 or n2 == 0:
+        return [], len(features)
     keep = (x1 + x2) * n2 / (n1 + n2) >= min_expected
     z, p_values = two_proportion_test(x1, n1, x2, n2)
     p1, p2 = x1 / n1, x2 / n2
     h = cohens_h(p1, p2)
     se = math.sqrt(1 / n1 + 1 / n2)
     tests = [
-        DriftTest("item_share", str(item), "two_proportion_z", float(z[i]), float(p_values[i]),
+        DriftTest(kind, features[i], "two_proportion_z", float(z[i]), float(p_values[i]),
                   float(h[i]), "cohens_h", float(p1[i]), float(p2[i]), n1, n2,
-                  _direction(p1[i], p2[i]), se,
-                  detail={"reference_baskets": int(x1[i]), "current_baskets": int(x2[i])})
-        for i, item in enumerate(counts.index) if keep[i]
+                  _direction(p1[i], p2[i]), se, detail=detail(i))
+        for i in np.flatnonzero(keep)
     ]
     return tests, int((~keep).sum())
 
@@ -440,28 +452,15 @@ def rule_support_tests(rules: pd.DataFrame, matches: RuleMatches, n_reference: i
     even if its confidence holds. Tested, like item shares, when expected in at least
     ``min_expected`` current baskets at the pooled share (independent filtering). Returns the
     tests and the number of rules left untested."""
-    if n_reference == 0 or n_current == 0:
-        return [], len(rules)
     x1 = rules["count"].to_numpy(float)
     x2 = matches.rule_baskets.astype(float)
-    keep = (x1 + x2) * n_current / (n_reference + n_current) >= min_expected
-    z, p_values = two_proportion_test(x1, n_reference, x2, n_current)
-    p1, p2 = x1 / n_reference, x2 / n_current
-    h = cohens_h(p1, p2)
-    se = math.sqrt(1 / n_reference + 1 / n_current)
     antecedents, consequents = list(rules["antecedent"]), list(rules["consequent"])
-    tests = [
-        DriftTest("rule_support", rule_label(antecedents[r], consequents[r]),
-                  "two_proportion_z", float(z[r]), float(p_values[r]), float(h[r]),
-                  "cohens_h", float(p1[r]), float(p2[r]), n_reference, n_current,
-                  _direction(p1[r], p2[r]), se,
-                  detail={"antecedent": [str(a) for a in antecedents[r]],
-                          "consequent": str(consequents[r]),
-                          "reference_rule_baskets": int(x1[r]),
-                          "current_rule_baskets": int(x2[r])})
-        for r in np.flatnonzero(keep)
-    ]
-    return tests, int((~keep).sum())
+    return basket_share_tests(
+        "rule_support", [rule_label(a, c) for a, c in zip(antecedents, consequents)], x1,
+        n_reference, x2, n_current, min_expected,
+        lambda r: {"antecedent": [str(a) for a in antecedents[r]],
+                   "consequent": str(consequents[r]),
+                   "reference_rule_baskets": int(x1[r]), "current_rule_baskets": int(x2[r])})
 
 
 # ---------------------------------------------------------------------------------------------
