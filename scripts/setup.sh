@@ -21,9 +21,13 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv with $("$python" --version)"
   "$python" -m venv .venv
 fi
+# uv installs the same hashed lock as pip would, in seconds rather than minutes; it is itself
+# pinned by hash in requirements-bootstrap.lock.
 echo "setup: installing pinned dependencies from requirements.lock"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  --require-hashes -r requirements-bootstrap.lock
+.venv/bin/uv pip install --quiet --python .venv/bin/python \
   --require-hashes --no-deps -r requirements.lock
-.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+.venv/bin/uv pip install --quiet --python .venv/bin/python \
   --no-deps --no-build-isolation --editable .
 echo "setup: done; activate with: . .venv/bin/activate"

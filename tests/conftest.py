@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The headless-Chromium fixture ``browser_page`` (tests/browser.py).
+pytest_plugins = ["browser"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
