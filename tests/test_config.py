@@ -24,7 +24,7 @@ def test_an_unknown_key_is_named_in_the_error():
     with pytest.raises(ConfigError) as excinfo:
         parse_params({"train": {"min_suport": 0.01}})
     assert "train.min_suport" in str(excinfo.value)
-    assert "README.md" in str(excinfo.value)
+    assert "docs/reference/params.md" in str(excinfo.value)
 
 
 def test_an_out_of_range_value_is_named_with_what_was_given():
@@ -69,10 +69,9 @@ def _leaf_keys(section: dict, prefix: str = "") -> set[str]:
     return keys
 
 
-def _documented_keys(readme: str) -> tuple[set[str], set[str]]:
-    """Keys named in the first cell of the README's params table: ``a.b.c``, siblings after
+def _documented_keys(table: str) -> tuple[set[str], set[str]]:
+    """Keys named in the first cell of the params reference table: ``a.b.c``, siblings after
     it as ``d`` (meaning ``a.b.d``), and whole sections as ``a.b.*``."""
-    table = readme.split("## Params", 1)[1].split("\n## ", 1)[0]
     keys, sections = set(), set()
     for line in table.splitlines():
         if not line.startswith("| `"):
@@ -86,12 +85,12 @@ def _documented_keys(readme: str) -> tuple[set[str], set[str]]:
     return keys, sections
 
 
-def test_every_setting_of_params_yaml_is_explained_in_the_readme():
+def test_every_setting_of_params_yaml_is_explained_in_the_params_reference():
     import yaml
 
     settings = _leaf_keys(yaml.safe_load((ROOT / "params.yaml").read_text()))
-    keys, sections = _documented_keys((ROOT / "README.md").read_text())
+    keys, sections = _documented_keys((ROOT / "docs" / "reference" / "params.md").read_text())
     undocumented = {key for key in settings - keys
                     if not any(key.startswith(f"{section}.") for section in sections)}
-    assert undocumented == set(), "add these to the README's params table"
-    assert keys - settings == set(), "the README documents settings params.yaml lacks"
+    assert undocumented == set(), "add these to docs/reference/params.md"
+    assert keys - settings == set(), "docs/reference/params.md documents settings params.yaml lacks"

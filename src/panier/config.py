@@ -397,7 +397,7 @@ def parse_params(raw: object, source: str = str(PARAMS_FILE)) -> Params:
             problems.append(f"  {key}: {err['msg']}{shown}")
         raise ConfigError(
             f"{source} has {len(problems)} invalid setting(s):\n" + "\n".join(problems)
-            + "\nFix these keys; README.md lists every param and its meaning."
+            + "\nFix these keys; docs/reference/params.md lists every param and its meaning."
         ) from None
 
 
