@@ -19,7 +19,8 @@ STAGES = PIPELINE["stages"]
 # Prints the panier source files a stage module imports (run in a clean interpreter).
 _IMPORTS = """
 import importlib, sys
-importlib.import_module(sys.argv[1])
+for module in sys.argv[1:]:
+    importlib.import_module(module)
 for name, module in sorted(sys.modules.items()):
     path = getattr(module, "__file__", None) or ""
     if name.startswith("panier") and not path.endswith("__init__.py"):
@@ -35,14 +36,19 @@ def _entries(stage: dict, key: str) -> list[str]:
     return found
 
 
-def _module(stage: dict) -> str:
-    return stage["cmd"].split("python -m ", 1)[1].split()[0]
+def _modules(stage: dict) -> list[str]:
+    """The modules a stage's command runs: ``panier stage NAME`` is the CLI and the stage."""
+    from panier.cli import STAGES as CLI_STAGES
+
+    words = stage["cmd"].split()
+    assert words[:2] == ["panier", "stage"], f"{stage['cmd']}: stages run as `panier stage NAME`"
+    return ["panier.cli", CLI_STAGES[words[2]]]
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_every_imported_module_is_a_declared_dependency(name):
     stage = STAGES[name]
-    printed = subprocess.run([sys.executable, "-c", _IMPORTS, _module(stage)], cwd=ROOT,
+    printed = subprocess.run([sys.executable, "-c", _IMPORTS, *_modules(stage)], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.split()
     imported = {Path(p).resolve().relative_to(ROOT / "src").as_posix() for p in printed}
     declared = {p.removeprefix("src/") for p in _entries(stage, "deps") if p.startswith("src/")}

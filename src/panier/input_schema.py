@@ -118,7 +118,19 @@ def accept(observed: Path = OBSERVED, reference: Path = REFERENCE) -> None:
     print(f"{reference} now holds the schema of {observed}; commit it with git.")
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] != ["accept"]:
-        raise SystemExit("usage: python -m panier.input_schema accept")
+def main(argv: list[str] | None = None) -> int:
+    """``panier schema accept``: see ``accept``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="panier schema", description="Accept a change of the source's schema.")
+    parser.add_argument("action", choices=["accept"],
+                        help="accept: make the schema validate last observed "
+                             f"({OBSERVED}) the reference ({REFERENCE}), then commit it")
+    parser.parse_args(argv)
     accept()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

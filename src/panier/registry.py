@@ -362,7 +362,7 @@ def _print_history(repo: Path) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m panier.registry",
+        prog="panier registry",
         description=f"Versions and stages of the {ARTIFACT} model (GTO git tags).")
     parser.add_argument("--repo", default=".", help="the git repository (default: here)")
     parser.add_argument("-r", "--remote", help="DVC remote (default: core.remote)")

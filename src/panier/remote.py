@@ -488,7 +488,7 @@ def pull(root: Path, name: str | None = None, jobs: int | None = None,
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m panier.remote",
+        prog="panier remote",
         description="Check, push and pull the DVC remote; failures end in one line with the fix.")
     parser.add_argument("-r", "--remote", help="remote name (default: core.remote)")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -695,7 +695,7 @@ def _find(changes: Iterable[Change], file: Path, name: str) -> Change | None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m panier.report",
+        prog="panier report",
         description="Compare the pipeline outputs in the workspace (run `dvc repro` first) "
                     "with a base revision, and print the pull-request comment as Markdown.")
     parser.add_argument("--base", default="main",
