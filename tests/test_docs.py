@@ -50,10 +50,10 @@ def test_the_site_builds_strictly_and_works_offline(tmp_path: Path, http_server,
     if not mkdocs.exists() and not shutil.which("mkdocs"):
         pytest.skip("mkdocs is not installed (the docs extra)")
     site = http_server.root / "site"
+    env = {"NO_MKDOCS_2_WARNING": "1", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     result = subprocess.run([str(mkdocs) if mkdocs.exists() else "mkdocs", "build", "--strict",
                              "--site-dir", str(site)], cwd=ROOT, capture_output=True, text=True,
-                            env={"NO_MKDOCS_2_WARNING": "1", "PATH": str(Path(sys.executable).parent)
-                                 + ":/usr/bin:/bin"})
+                            env=env)
     assert result.returncode == 0, result.stderr
     page = browser_page.open(f"{http_server.url}/site/get-started/")
     assert "Get started" in page.title()
