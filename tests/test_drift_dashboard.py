@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import make_pipeline_repo, run
 from panier.baskets import baskets_from_lines, split_windows
 from panier.config import load_params
 from panier.drift import check_drift, prepare_reference, summarize_lines
@@ -219,3 +220,23 @@ def test_request_log_windows_draw_only_what_they_hold(checked):
     assert html.count('<svg class="chart"') == charts_implied(tables) == 3  # size, items, rules
     assert "Not in the current window, so not drawn: Unit price, Quantity per row, " \
            "Basket value." in html
+
+
+@pytest.mark.slow
+def test_dvc_repro_writes_the_dashboard_as_an_output_of_drift_check(tmp_path: Path,
+                                                                     browser_page):
+    repo = make_pipeline_repo(tmp_path, {
+        "ingest": {"generator": {"n_invoices": 3000, "n_customers": 600,
+                                 "drift": {"price_shift": 0.3}}},
+        "train": {"min_support": 0.01}})
+    run(["dvc", "repro", "drift-check"], repo)
+    dashboard = repo / "metrics" / "drift.html"
+    status = run(["dvc", "status", "drift-check"], repo).stdout
+    assert "up to date" in status or "changed" not in status
+    assert "metrics/drift.html" in (repo / "dvc.lock").read_text()
+    page = browser_page.open(dashboard)
+    assert page.locator("#verdict").get_attribute("data-drift") == "true"
+    assert "unit_price shifted" in page.locator('section[data-group="price"]').inner_text()
+    plots = {csv.stem: pd.read_csv(csv) for csv in (repo / "metrics/plots/drift").glob("*.csv")}
+    assert page.locator("svg.chart").count() == charts_implied(plots) >= 5
+    assert browser_page.errors == []
