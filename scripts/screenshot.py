@@ -1,6 +1,7 @@
 """Screenshot a local HTML page (for example the drift dashboard) in headless Chromium.
 
-    python scripts/screenshot.py metrics/drift.html drift.png [--width 1280]
+    python scripts/screenshot.py metrics/drift.html drift.png [--width 1280] [--height 900]
+        [--first-screen]
 
 Uses the system Chromium (Debian's ``chromium`` package, or ``PANIER_CHROMIUM``) through
 Playwright, as the browser tests do; nothing is downloaded. Prints the page's console errors,
@@ -15,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser import CHROMIUM_ARGS, chromium_path  # noqa: E402
+from browser import CHROMIUM_ARGS, chromium_path
 
 
 def main() -> None:
@@ -23,6 +24,9 @@ def main() -> None:
     parser.add_argument("page", type=Path)
     parser.add_argument("png", type=Path)
     parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--first-screen", action="store_true",
+                        help="only the first width x height pixels, not the whole page")
     args = parser.parse_args()
     executable = chromium_path()
     if executable is None:
@@ -33,11 +37,11 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True,
                                              args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": args.width, "height": 900})
+        page = browser.new_page(viewport={"width": args.width, "height": args.height})
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(args.page.resolve().as_uri(), wait_until="load")
-        page.screenshot(path=str(args.png), full_page=True)
+        page.screenshot(path=str(args.png), full_page=not args.first_screen)
         browser.close()
     print(f"wrote {args.png}")
     for error in errors:

@@ -61,8 +61,8 @@ def main() -> None:
         found = "; ".join(report["top_drifted_plain"][:3]) or "see the report"
         raise DriftDetected(
             f"{flag.replace('_', ' ')}: {found}. Details: {paths.DRIFT_REPORT}, "
-            f"{paths.DRIFT_DASHBOARD} and {paths.DRIFT_METRICS}. This fails the stage because drift.fail_on_drift is "
-            f"{fail_on!r}; set it to false to report without failing.")
+            f"{paths.DRIFT_DASHBOARD} and {paths.DRIFT_METRICS}. This fails the stage because "
+            f"drift.fail_on_drift is {fail_on!r}; set it to false to report without failing.")
 
 
 if __name__ == "__main__":
