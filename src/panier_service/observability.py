@@ -265,24 +265,31 @@ class RequestLog:
     def _write_chunk(self) -> list[bytes]:
         """Write, in one call, the waiting lines that fit in the current file; returns the
         lines now completely written (a partial write leaves the rest waiting)."""
-        count, size = 1, self._size + len(self._buffer[0]) - self._offset
-        while count < len(self._buffer) and not (
-                self.max_bytes and size + len(self._buffer[count]) > self.max_bytes):
-            size += len(self._buffer[count])
-            count += 1
-        chunk = memoryview(b"".join(self._buffer[:count]))[self._offset:]
+        buffer = self._buffer
+        count = len(buffer)
+        if self.max_bytes and self._size + sum(map(len, buffer)) - self._offset > self.max_bytes:
+            count, size = 1, self._size + len(buffer[0]) - self._offset
+            while count < len(buffer) and size + len(buffer[count]) <= self.max_bytes:
+                size += len(buffer[count])
+                count += 1
+        lines = buffer[:count]
+        chunk = memoryview(b"".join(lines))[self._offset:]
         done = self._file.write(chunk) or 0
         if not done:
             raise OSError(errno.ENOSPC, "the file took no bytes")
         self._size += done
+        if done == len(chunk):  # the usual case: everything written
+            del buffer[:count]
+            self._offset = 0
+            return lines
         done += self._offset
         finished = 0
-        while finished < count and done >= len(self._buffer[finished]):
-            done -= len(self._buffer[finished])
+        while done >= len(buffer[finished]):
+            done -= len(buffer[finished])
             finished += 1
-        lines, self._buffer[:finished] = self._buffer[:finished], []
+        del buffer[:finished]
         self._offset = done
-        return lines
+        return lines[:finished]
 
     def _rotate(self) -> None:
         self._drop_file()
