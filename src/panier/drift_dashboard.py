@@ -75,8 +75,8 @@ def group_of(test: Mapping) -> str:
 
 
 def _ratio(test: Mapping) -> float:
-    floor = test.get("floor") or 0.0
-    return test["effect"] / floor if floor else test["effect"]
+    effect, floor = test.get("effect") or 0.0, test.get("floor") or 0.0
+    return effect / floor if floor else effect
 
 
 def _number(value, share: bool) -> str:
@@ -133,8 +133,8 @@ def findings(report: Mapping, descriptions: Mapping[str, str] | None = None) -> 
                                 -_ratio(t), t["kind"], t["feature"]))
     return [{"group": group_of(t), "kind": t["kind"], "feature": t["feature"],
              "label": t.get("label") or _named(_fallback_label(t, plain), t, descriptions),
-             "effect": t["effect"],
-             "p_adjusted": t["p_adjusted"]} for t in drifted]
+             "effect": t.get("effect"),
+             "p_adjusted": t.get("p_adjusted")} for t in drifted]
 
 
 def group_counts(report: Mapping) -> dict[str, dict[str, int]]:
@@ -365,7 +365,8 @@ def feature_charts(report: Mapping, tables: Mapping[str, pd.DataFrame]) -> list[
         if test:
             state = ("<span class='tag drift'>drifted</span>" if test["drifted"]
                      else "<span class='tag'>no drift</span>")
-            state += f" effect {test['effect']:.3f} (floor {test.get('floor') or 0:g})"
+            state += (f" effect {test.get('effect') or 0.0:.3f} "
+                      f"(floor {test.get('floor') or 0:g})")
         out.append(_figure(stem, title, f"{state}<br>{_LEGEND}",
                            paired_bars_svg(title, labels, ref, cur, unit)))
     return out
