@@ -213,7 +213,10 @@ def test_every_answered_request_is_logged_when_the_live_file_is_removed_and_rena
         held.append(os.open(live, os.O_RDONLY))
         live.unlink()
 
-    def rename():  # another tool's rotation
+    def rename():  # another tool's rotation, once the service has made a new live file
+        deadline = time.monotonic() + 10
+        while not live.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         live.rename(logs / "moved-away.jsonl")
 
     with Service("--model", str(model_dir), "--request-log", str(live)) as service:
