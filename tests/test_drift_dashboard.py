@@ -21,6 +21,7 @@ from panier.drift import check_drift, prepare_reference, summarize_lines
 from panier.drift_dashboard import (
     GROUPS,
     MAX_BINS,
+    MAX_RULE_POINTS,
     binned,
     descriptions_of,
     findings,
@@ -240,3 +241,19 @@ def test_dvc_repro_writes_the_dashboard_as_an_output_of_drift_check(tmp_path: Pa
     plots = {csv.stem: pd.read_csv(csv) for csv in (repo / "metrics/plots/drift").glob("*.csv")}
     assert page.locator("svg.chart").count() == charts_implied(plots) >= 5
     assert browser_page.errors == []
+
+
+def test_ten_thousand_tested_rules_keep_the_page_light_and_show_every_drifted_one(checked):
+    case = checked["drifted"]
+    n = 10_000
+    rules = pd.DataFrame({"rule": [f"{{{i}}} -> {i + 1}" for i in range(n)],
+                          "reference": [0.5] * n,
+                          "current": [0.5 + (i % 100) / 1000 for i in range(n)],
+                          "drifted": [int(i % 997 == 0) for i in range(n)]})
+    html = render_dashboard(case.report, {**case.tables, "rules": rules}, case.descriptions)
+    scatter = html[html.index('data-chart="rules"'):]
+    scatter = scatter[:scatter.index("</figure>")]
+    assert scatter.count("<circle") == MAX_RULE_POINTS
+    assert f"{MAX_RULE_POINTS:,} of 10,000 tested rules" in scatter
+    assert scatter.count('r="5"') == rules["drifted"].sum()  # every drifted rule drawn
+    assert len(html) < 1_500_000

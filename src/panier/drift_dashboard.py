@@ -49,6 +49,7 @@ MAX_BINS = 30  # a histogram shows at most this many bars (bins are merged, not 
 MAX_TICKS = 8  # x-axis labels per chart
 TOP_CATEGORIES = 10
 FINDINGS_PER_GROUP = 10
+MAX_RULE_POINTS = 2000  # points of the rule scatter; the page stays light with 10^4 rules
 REFERENCE, CURRENT = "#4c72b0", "#dd8452"
 DOT = "\u25cf "  # marks a drifted item
 _NUMERIC_GROUP = {"unit_price": "price", "basket_value": "price", "quantity": "basket_shape",
@@ -399,16 +400,27 @@ def items_chart(tables: Mapping[str, pd.DataFrame], descriptions: Mapping[str, s
 
 def rules_chart(tables: Mapping[str, pd.DataFrame], descriptions: Mapping[str, str]
                 ) -> list[str]:
+    """The rule-confidence scatter: every tested rule up to ``MAX_RULE_POINTS``; beyond, the
+    drifted ones and then the largest changes (the caption says how many are shown)."""
     table = tables.get("rules")
     if table is None or table.empty:
         return []
+    tested = len(table)
+    if tested > MAX_RULE_POINTS:
+        order = table.assign(_change=(table["current"] - table["reference"]).abs().fillna(0))
+        order = order.sort_values(["drifted", "_change", "rule"], ascending=[False, False, True],
+                                  kind="stable")
+        table = order.head(MAX_RULE_POINTS).sort_values("rule", kind="stable")
+    shown = (f"{tested:,} tested rules" if tested == len(table) else
+             f"{len(table):,} of {tested:,} tested rules (the drifted ones, then the largest "
+             "changes)")
     svg = scatter_svg("Rule confidence, as trained and now",
                       [_rule_name(r, descriptions) for r in table["rule"].astype(str)],
                       table["reference"].astype(float).tolist(),
                       table["current"].astype(float).tolist(),
                       table["drifted"].astype(bool).tolist())
     return [_figure("rules", "Rule confidence",
-                    f"{len(table):,} tested rules; on the diagonal nothing changed; "
+                    f"{shown}; on the diagonal nothing changed; "
                     f"<span class='key' style='background:{CURRENT}'></span> drifted", svg)]
 
 
