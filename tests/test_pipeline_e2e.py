@@ -23,7 +23,8 @@ OUTPUTS = [
     "data/raw/line_items.parquet", "data/validated/clean.parquet",
     "data/validated/rejected.parquet", "models/rules.parquet", "models/items.parquet",
     "models/model_card.json", "metrics/validation.json", "metrics/train.json",
-    "metrics/evaluate.json", "metrics/drift.json", "metrics/plots/metrics_by_k.csv",
+    "metrics/evaluate.json", "metrics/drift.json", "metrics/drift.html",
+    "metrics/plots/metrics_by_k.csv",
     "metrics/plots/rules.csv",
 ]
 

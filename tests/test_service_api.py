@@ -14,7 +14,8 @@ import pytest
 from panier_service.artifact import load_model
 from service_support import Service, read_log, train_lines, write_model
 
-LOG_KEYS = {"time", "request_id", "basket", "k", "recommended", "fallback", "model_version"}
+LOG_KEYS = {"time", "request_id", "basket", "k", "recommended", "fallback", "model_version",
+            "unknown"}
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +111,6 @@ def huge_body() -> bytes:
 
 JSON = {"Content-Type": "application/json"}
 BAD_INPUTS = {
-    "unknown items": ('{"items": ["99999", "10001"]}', JSON, 422,
-                      "unknown item code(s) 99999: not in the catalog of model"),
     "empty basket": ('{"items": []}', JSON, 422,
                      "items: the basket is empty; send at least one item code"),
     "thousands of items": (json.dumps({"items": [str(10_000 + i) for i in range(3000)]}),
@@ -225,6 +224,9 @@ def test_openapi_describes_every_endpoint(service):
     assert {"200", "400", "413", "415", "422"} <= set(recommend["responses"])
     items = spec["components"]["schemas"]["RecommendRequest"]["properties"]["items"]
     assert items["maxItems"] == 100 and items["minItems"] == 1
+    unknown = spec["components"]["schemas"]["RecommendResponse"]["properties"]["unknown_items"]
+    assert "recommendations come from the other items" in unknown["description"]
+    assert "--unknown-items reject" in recommend["responses"]["422"]["description"]
     assert service.get("/docs").status == 200
 
 
@@ -255,6 +257,7 @@ def test_the_request_log_holds_one_record_per_answer_and_nothing_else(service, m
         assert record["recommended"] == [r["item_code"] for r in reply["recommendations"]]
         assert record["fallback"] is reply["fallback"]
         assert record["model_version"] == model.version
+        assert record["unknown"] == []
 
 
 def test_the_request_log_rotates_by_size(model_dir, model, tmp_path):
@@ -271,16 +274,38 @@ def test_the_request_log_rotates_by_size(model_dir, model, tmp_path):
     assert 0 < len(kept) < len(sent) and kept == sent[-len(kept):]  # the newest, in order
 
 
-def test_unknown_items_can_be_ignored_and_are_logged_as_sent(model_dir, model, tmp_path):
-    with Service("--model", str(model_dir), "--request-log", str(tmp_path / "r.jsonl"),
-                 "--unknown-items", "ignore") as service:
+def test_a_basket_with_new_products_is_answered_from_its_known_items(model_dir, model,
+                                                                      tmp_path):
+    with Service("--model", str(model_dir), "--request-log", str(tmp_path / "r.jsonl")
+                 ) as service:  # the default: no flag
         known = model.popular[0]
-        body = service.recommend(["NEW-1", known], k=3).json()
-        assert body["unknown_items"] == ["NEW-1"]
+        reply = service.recommend(["NEW-1", known, "NEW-2"], k=3)
+        assert reply.status == 200
+        body = reply.json()
+        assert body["unknown_items"] == ["NEW-1", "NEW-2"]
         assert [r["item_code"] for r in body["recommendations"]] == [
             s.item_code for s in model.recommend([known], 3).suggestions]
+        only_new = service.recommend(["NEW-3"], k=2).json()
+        assert only_new["unknown_items"] == ["NEW-3"] and only_new["fallback"] is True
+        popular = list(model.popular[:2])
+        assert [r["item_code"] for r in only_new["recommendations"]] == popular
+        assert service.metric("panier_unknown_items_total") == 3
+    records = read_log(tmp_path, "r.jsonl")
+    assert [r["basket"] for r in records] == [["NEW-1", known, "NEW-2"], ["NEW-3"]]
+    assert [r["unknown"] for r in records] == [["NEW-1", "NEW-2"], ["NEW-3"]]
+
+
+def test_a_strict_service_refuses_unknown_items_with_one_message(model_dir, model, tmp_path):
+    with Service("--model", str(model_dir), "--request-log", str(tmp_path / "r.jsonl"),
+                 "--unknown-items", "reject") as service:
+        reply = service.recommend(["99999", model.popular[0]])
+        assert reply.status == 422
+        error = reply.json()
+        assert "unknown item code(s) 99999: not in the catalog of model" in error["error"]
+        assert error["unknown_items"] == ["99999"]
         assert service.metric("panier_unknown_items_total") == 1
-    assert read_log(tmp_path, "r.jsonl")[0]["basket"] == ["NEW-1", known]
+        assert service.recommend([model.popular[0]]).status == 200
+    assert [r["basket"] for r in read_log(tmp_path, "r.jsonl")] == [[model.popular[0]]]
 
 
 def test_a_model_that_cannot_load_stops_the_start_with_one_message(tmp_path):

@@ -26,4 +26,5 @@ INPUT_SCHEMA = Path("data/validated/input_schema.json")
 VALIDATION_REPORT = Path("metrics/validation.md")
 
 DRIFT_REPORT = Path("metrics/drift.md")
+DRIFT_DASHBOARD = Path("metrics/drift.html")
 DRIFT_PLOTS = Path("metrics/plots/drift")

@@ -5,7 +5,11 @@ The contract (the serving application writes to it): JSON Lines files, rotated a
 per request::
 
     {"time": "2025-12-30T10:15:00Z", "request_id": "...", "basket": ["10040", "10001"],
-     "k": 5, "recommended": ["10055", ...], "fallback": false, "model_version": "..."}
+     "k": 5, "recommended": ["10055", ...], "fallback": false, "model_version": "...",
+     "unknown": ["10001"]}
+
+``basket`` holds every item sent, including those the served model did not know (listed
+again in ``unknown``, which older logs lack): new products are part of the current window.
 
 Each request is one basket. Logs hold no prices, quantities, customers or countries, so only
 basket-level drift tests apply to them. Every line read ends up used, rejected with a reason,

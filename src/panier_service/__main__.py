@@ -48,8 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     limits.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes)
     limits.add_argument("--unknown-items", choices=("reject", "ignore"),
                         default=defaults.unknown_items,
-                        help="reject: 422 naming them; ignore: recommend from the known items "
-                             "and log the basket as sent")
+                        help="items the model does not know (e.g. new products). ignore: "
+                             "recommend from the known items, list the unknown ones in the "
+                             "answer and the request log; reject: 422 naming them")
     logs = parser.add_argument_group("request log")
     logs.add_argument("--request-log", type=Path, default=defaults.log_path,
                       help="JSON Lines file; rotated files get .1, .2, ...")

@@ -51,7 +51,9 @@ class Settings:
     default_k: int = 5
     max_item_code_length: int = 64
     max_body_bytes: int = 64 * 1024
-    unknown_items: Literal["reject", "ignore"] = "reject"
+    # ignore: recommend from the basket's known items and list the unknown ones (new
+    # products are a normal part of retail traffic); reject: answer 422 naming them.
+    unknown_items: Literal["reject", "ignore"] = "ignore"
     log_path: Path | None = Path("logs/requests.jsonl")
     log_max_bytes: int = 10 * 1024 * 1024
     log_backups: int = 10
@@ -107,8 +109,12 @@ class RecommendResponse(BaseModel):
     fallback: bool = Field(description="true when no rule applied: every item is a "
                                        "popularity fallback")
     recommendations: list[Recommendation] = Field(description="best first, at most k")
-    unknown_items: list[str] = Field(description="basket items the model does not know "
-                                                 "(only when unknown items are ignored)")
+    unknown_items: list[str] = Field(
+        description="basket items the model does not know (for example products launched "
+                    "after it was trained), in request order: the recommendations come from "
+                    "the other items; empty when every item is known. A basket of unknown "
+                    "items only gets the popularity fallback. (A service started with "
+                    "--unknown-items reject answers 422 instead.)")
 
 
 class ErrorResponse(BaseModel):
@@ -134,7 +140,8 @@ def request_model(settings: Settings) -> type[BaseModel]:
 
 ERROR_RESPONSES = {status: {"model": ErrorResponse, "description": text} for status, text in (
     (400, "invalid JSON"), (413, "request body too large"), (415, "not JSON"),
-    (422, "invalid request: wrong types, empty or oversized basket, unknown items"))}
+    (422, "invalid request: wrong types, empty or oversized basket; unknown items only "
+          "when the service runs with --unknown-items reject"))}
 
 
 # --- the model in service ----------------------------------------------------------------
@@ -397,7 +404,8 @@ class Service:
             self.request_log.write({
                 "time": utc_now(), "request_id": request_id, "basket": basket, "k": body.k,
                 "recommended": [s.item_code for s in answer.suggestions],
-                "fallback": answer.fallback, "model_version": model.version})
+                "fallback": answer.fallback, "model_version": model.version,
+                "unknown": unknown})
         return {
             "request_id": request_id,
             "model_version": model.version,
@@ -421,6 +429,8 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
     holder = ModelHolder(source, model, metrics)
     request_log = (RequestLog(settings.log_path, settings.log_max_bytes, settings.log_backups)
                    if settings.log_path else None)
+    if request_log:
+        metrics.watch_request_log(request_log)
     request_type = request_model(settings)
     pending: set[asyncio.Task] = set()
 
@@ -542,10 +552,7 @@ def _openapi(app: FastAPI, request_body: type[BaseModel]) -> dict:
 async def _flush_periodically(request_log: RequestLog) -> None:
     while True:
         await asyncio.sleep(request_log.FLUSH_SECONDS)
-        try:
-            request_log.flush()
-        except OSError as exc:  # a full or vanished disk must not stop the service
-            log.error("request log %s: cannot write (%s)", request_log.path, exc)
+        request_log.flush()  # never raises: a full or vanished disk keeps lines waiting
 
 
 def _iso(timestamp: float) -> str:

@@ -6,6 +6,7 @@ from panier import io, paths
 from panier.baskets import baskets_from_lines, split_windows
 from panier.config import load_params
 from panier.drift import check_drift, prepare_reference, summarize_lines
+from panier.drift_dashboard import descriptions_of, render_dashboard
 from panier.drift_report import PLOTS, plot_tables, render_markdown
 from panier.drift_window import current_window, split_rejected
 from panier.errors import DataError, DriftDetected
@@ -50,6 +51,8 @@ def main() -> None:
     tables = plot_tables(report, reference.train, current)
     io.write_json(report, paths.DRIFT_METRICS)
     io.write_text(render_markdown(report, tables), paths.DRIFT_REPORT)
+    io.write_text(render_dashboard(report, tables, descriptions_of(items)),
+                  paths.DRIFT_DASHBOARD)
     for stem in PLOTS:
         io.write_csv(tables[stem], paths.DRIFT_PLOTS / f"{stem}.csv")
     fail_on = params.drift.fail_on_drift
@@ -57,9 +60,9 @@ def main() -> None:
     if fail_on and report[flag]:
         found = "; ".join(report["top_drifted_plain"][:3]) or "see the report"
         raise DriftDetected(
-            f"{flag.replace('_', ' ')}: {found}. Details: {paths.DRIFT_REPORT} and "
-            f"{paths.DRIFT_METRICS}. This fails the stage because drift.fail_on_drift is "
-            f"{fail_on!r}; set it to false to report without failing.")
+            f"{flag.replace('_', ' ')}: {found}. Details: {paths.DRIFT_REPORT}, "
+            f"{paths.DRIFT_DASHBOARD} and {paths.DRIFT_METRICS}. This fails the stage because "
+            f"drift.fail_on_drift is {fail_on!r}; set it to false to report without failing.")
 
 
 if __name__ == "__main__":
