@@ -114,8 +114,9 @@ def build_groups(baskets: Baskets, items: pd.DataFrame, rules: pd.DataFrame,
     ``settings.min_group_size`` go to group 0 (ungrouped), so every node keeps a row.
     """
     items = items.reset_index(drop=True)
-    nodes = sorted(items.loc[items["baskets"] >= min_item_count, "item_code"].astype(str))
-    nodes = [code for code in nodes if code in _present(baskets, nodes)]
+    known = set(baskets.items.tolist())
+    nodes = sorted(code for code in items.loc[items["baskets"] >= min_item_count, "item_code"]
+                   .astype(str) if code in known)
     edges = affinity_edges(baskets, nodes, settings.min_pair_count, settings.min_phi)
     communities = louvain_groups(nodes, edges, settings.resolution, settings.seed)
 
@@ -154,11 +155,6 @@ def build_groups(baskets: Baskets, items: pd.DataFrame, rules: pd.DataFrame,
         "modularity": _modularity(nodes, edges, communities),
     }
     return AffinityGroups(table, groups, edges, rule_groups, rule_anchors, summary)
-
-
-def _present(baskets: Baskets, nodes: list[str]) -> set[str]:
-    known = set(baskets.items.tolist())
-    return {code for code in nodes if code in known}
 
 
 def _strength(edges: pd.DataFrame, group_of: dict[str, int]) -> dict[str, float]:
