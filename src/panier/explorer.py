@@ -48,7 +48,7 @@ def group_layout(result: AffinityGroups, seed: int) -> dict[str, list[float]]:
     xy = np.array([raw[n] for n in numbers])
     low, high = xy.min(axis=0), xy.max(axis=0)
     span = np.where(high - low > 0, high - low, 1.0)
-    margin = 60
+    margin = 110  # room for the labels under the circles
     scaled = margin + (xy - low) / span * (GRAPH_SIZE - 2 * margin)
     return {str(n): [round(float(x), 1), round(float(y), 1)] for n, (x, y) in
             zip(numbers, scaled)}
@@ -192,6 +192,7 @@ th.sorted-asc::after{content:" \\25B2"}th.sorted-desc::after{content:" \\25BC"}
 #tooltip{position:fixed;pointer-events:none;background:#fff;border:1px solid #888;
   padding:4px 8px;display:none;font-size:12px;max-width:420px;box-shadow:2px 2px 6px #0003}
 svg text{font-size:11px}
+.node-label{fill:#345}
 .node{cursor:pointer;stroke:#234;stroke-width:1}
 .node:hover{stroke-width:3}
 .cards{display:flex;gap:16px;flex-wrap:wrap}
@@ -318,7 +319,13 @@ function renderScatter() {
     c.addEventListener("mouseleave", hideTip);
     svg.append(c);
   }
-  box.append(svg);
+  const legend = el("p", {class: "note"}, "lift: ");
+  for (const v of [1, Math.sqrt(maxL), maxL]) {
+    legend.append(el("span", {style: "display:inline-block;width:12px;height:12px;" +
+                              "vertical-align:middle;border-radius:6px;background:" +
+                              liftColour(v, maxL)}), " " + v.toFixed(1) + "  ");
+  }
+  box.append(svg, legend);
   if (state.rows.length > MAX_DOTS)
     box.append(el("p", {class: "note"}, "Showing the " + MAX_DOTS + " rules of highest lift " +
                                         "of " + state.rows.length + "."));
@@ -352,8 +359,11 @@ function renderGraph() {
     c.addEventListener("mousemove", (e) => showTip(e, text));
     c.addEventListener("mouseleave", hideTip);
     c.addEventListener("click", () => { hideTip(); location.hash = "#group-" + g.group; });
+    const short = g.label.length > 32 ? g.label.slice(0, 31) + "\u2026" : g.label;
     svg.append(c, el("svg:text", {x: p[0], y: p[1] + 4, "text-anchor": "middle",
-                                  "pointer-events": "none"}, String(g.group)));
+                                  "pointer-events": "none"}, String(g.group)),
+               el("svg:text", {x: p[0], y: (p[1] + r + 13).toFixed(1), "text-anchor": "middle",
+                               "pointer-events": "none", class: "node-label"}, short));
   }
   box.append(svg);
 }
