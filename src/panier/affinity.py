@@ -14,7 +14,6 @@ root of their supports, so a strong edge needs both a strong association and eno
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -415,8 +414,3 @@ def summary_markdown(result: AffinityGroups, top: int = 10) -> str:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
-
-
-def finite(value: float) -> float | None:
-    """A float for JSON (None when not finite)."""
-    return float(value) if math.isfinite(value) else None
