@@ -44,7 +44,8 @@ def group_layout(result: AffinityGroups, seed: int) -> dict[str, list[float]]:
         return {}
     if len(numbers) == 1:
         return {str(numbers[0]): [GRAPH_SIZE / 2, GRAPH_SIZE / 2]}
-    raw = nx.spring_layout(graph, seed=seed, weight="weight")
+    # k: the springs' rest length, longer than networkx's default so that circles keep apart.
+    raw = nx.spring_layout(graph, seed=seed, weight="weight", k=3 / math.sqrt(len(numbers)))
     xy = np.array([raw[n] for n in numbers])
     low, high = xy.min(axis=0), xy.max(axis=0)
     span = np.where(high - low > 0, high - low, 1.0)
