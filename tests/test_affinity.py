@@ -182,3 +182,15 @@ def test_groceries_groups_are_the_same_on_rerun_and_with_another_engine(grocerie
     assert again.groups.to_json() == result.groups.to_json()
     assert (again.rule_groups == result.rule_groups).all()
     assert render_explorer(by_mlxtend, again) == render_explorer(rules, result)
+
+
+def test_a_model_with_no_frequent_products_gives_empty_groups_not_a_failure():
+    baskets = baskets_from_lists([["a", "b"], ["c"], ["a"]])
+    items, rules = model(baskets, 0.9, 0.5)
+    assert rules.empty
+    result = build_groups(baskets, items, rules, settings(), min_item_count=100)
+    assert result.items.empty and result.groups.empty
+    assert result.summary["groups"] == 0
+    assert affinity.groups_json(result, settings())["groups"] == []
+    assert "0 groups hold 0 of 0 products" in affinity.summary_markdown(result)
+    assert "explorer-data" in render_explorer(rules, result)

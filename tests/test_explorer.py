@@ -120,3 +120,18 @@ def test_the_scatter_graph_and_group_pages_render(browser_page: BrowserPage, exp
     assert len(shown_rules(page)) == 50
     browser_page.screenshot(tmp_path / "group.png")
     assert browser_page.errors == []
+
+
+def test_an_empty_model_opens_without_errors(browser_page: BrowserPage, tmp_path: Path):
+    baskets = baskets_from_lists([["a", "b"], ["c"], ["a"]])
+    rules = association_rules(frequent_itemsets(baskets, 0.9, 3), baskets.n_baskets, 0.5)
+    result = build_groups(baskets, item_table(baskets), rules,
+                          AffinitySettings(1, 0.0, 1.0, 0, 2, 5, 3), 100)
+    path = tmp_path / "empty.html"
+    path.write_text(render_explorer(rules, result), encoding="utf-8")
+    page = browser_page.open(path)
+    assert page.locator("#match-count").inner_text() == "0 of 0 rules"
+    page.click("nav a[data-view='scatter']")
+    page.click("nav a[data-view='graph']")
+    assert page.locator("#graph").inner_text() == "No affinity groups."
+    assert browser_page.errors == []

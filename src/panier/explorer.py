@@ -70,8 +70,9 @@ def explorer_data(rules: pd.DataFrame, result: AffinityGroups, title: str, seed:
                  result.items["item_code"], result.items["description"],
                  result.items["group"], result.items["baskets"])}
     group_of = dict(zip(result.items["item_code"], result.items["group"]))
-    inside = result.edges[[group_of.get(s) == group_of.get(t) != UNGROUPED for s, t in
-                           zip(result.edges["source"], result.edges["target"])]]
+    inside = result.edges[np.array([group_of.get(s) == group_of.get(t) != UNGROUPED for s, t in
+                                    zip(result.edges["source"], result.edges["target"])],
+                                   dtype=bool)]
     inside = inside.assign(_g=inside["source"].map(group_of))
     edges: dict[str, list[list[Any]]] = {}
     for number, frame in inside.groupby("_g", sort=True):
