@@ -218,6 +218,7 @@ function el(tag, attrs, text) {
 function desc(code) { const it = D.items[code]; return it && it[0] && it[0] !== code ? it[0] : ""; }
 function itemLabel(code) { const d = desc(code); return d ? code + " (" + d + ")" : code; }
 function ruleText(r) { return r[0].join(" + ") + " -> " + r[1]; }
+function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 function fmt(x, d) { return x === null ? "" : Number(x).toFixed(d); }
 const searchText = D.rules.map(r => r[0].concat([r[1]]).map(c => (c + " " + desc(c))
   .toLowerCase()).join(" | "));
@@ -377,7 +378,7 @@ function renderGroup(n) {
   box.append(el("h2", {}, "Group " + g.group + ": " + g.label));
   box.append(el("p", {}, g.size + " products; in " + (100 * g.basket_share).toFixed(1) +
     "% of baskets, " + (100 * g.volume_share).toFixed(1) + "% of item occurrences; " +
-    g.rules_inside + " rules wholly inside, " + g.rules_anchored +
+    plural(g.rules_inside, "rule") + " wholly inside, " + g.rules_anchored +
     " with their consequent and an antecedent item here."));
   const near = el("p", {}, "Nearest groups (shelves to place alongside): ");
   if (!g.neighbours.length) near.append("none");
@@ -394,14 +395,16 @@ function renderGroup(n) {
   const cards = el("div", {class: "cards"});
   const left = el("div", {class: "card"}), right = el("div", {class: "card"});
   left.append(el("h3", {}, "Products"));
-  const t = el("table");
+  const t = el("table"), named = g.items.some(code => desc(code));
   t.append(el("tr"));
-  t.firstChild.append(el("th", {}, "item"), el("th", {}, "description"),
-                      el("th", {class: "num"}, "baskets"));
+  t.firstChild.append(el("th", {}, "item"));
+  if (named) t.firstChild.append(el("th", {}, "description"));
+  t.firstChild.append(el("th", {class: "num"}, "baskets"));
   for (const code of g.items) {
     const tr = el("tr");
-    tr.append(el("td", {}, code), el("td", {}, desc(code)),
-              el("td", {class: "num"}, String(D.items[code][2])));
+    tr.append(el("td", {}, code));
+    if (named) tr.append(el("td", {}, desc(code)));
+    tr.append(el("td", {class: "num"}, String(D.items[code][2])));
     t.append(tr);
   }
   left.append(t);
