@@ -18,14 +18,16 @@ from conftest import make_pipeline_repo, run
 
 pytestmark = pytest.mark.slow
 
-STAGES = ["ingest", "validate", "train", "evaluate", "drift-check"]
+CHAIN = ["ingest", "validate", "train", "evaluate", "drift-check"]
+STAGES = [*CHAIN, "affinity"]  # affinity follows train, beside evaluate
 OUTPUTS = [
     "data/raw/line_items.parquet", "data/validated/clean.parquet",
     "data/validated/rejected.parquet", "models/rules.parquet", "models/items.parquet",
     "models/model_card.json", "metrics/validation.json", "metrics/train.json",
     "metrics/evaluate.json", "metrics/drift.json", "metrics/drift.html",
-    "metrics/plots/metrics_by_k.csv",
-    "metrics/plots/rules.csv",
+    "metrics/plots/metrics_by_k.csv", "metrics/plots/rules.csv", "affinity/groups.parquet",
+    "affinity/groups.json", "affinity/explorer.html", "metrics/affinity.md",
+    "metrics/affinity.json",
 ]
 
 
@@ -53,13 +55,14 @@ def test_repro_writes_every_output_and_the_lock(built: Path):
     assert sorted(lock["stages"]) == sorted(STAGES)
 
 
-def test_dag_runs_the_five_stages_in_order(built: Path):
+def test_dag_runs_the_five_stages_in_order_and_affinity_after_train(built: Path):
     dag = run(["dvc", "dag", "--md"], built).stdout
     # Mermaid output: "node3[ingest]" lines, then "node3-->node5" edges.
     names = dict(re.findall(r'(node\d+)\["?([\w-]+)"?\]', dag))
     edges = {re.sub(r"node\d+", lambda m: names[m.group()], line.strip())
              for line in dag.splitlines() if "-->" in line}
-    assert {f"{a}-->{b}" for a, b in itertools.pairwise(STAGES)} <= edges
+    assert {f"{a}-->{b}" for a, b in itertools.pairwise(CHAIN)} <= edges
+    assert "train-->affinity" in edges
 
 
 def test_status_is_clean_and_a_second_repro_skips_every_stage(built: Path):
@@ -103,10 +106,14 @@ def test_a_param_change_reruns_exactly_its_stages_and_their_successors(built: Pa
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
         assert ran_stages(run(["dvc", "repro"], built).stdout) == ["evaluate", "drift-check"]
 
+        params["affinity"]["resolution"] = 1.5
+        params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+        assert ran_stages(run(["dvc", "repro"], built).stdout) == ["affinity"]
+
         params["train"]["min_confidence"] = 0.35
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
         assert ran_stages(run(["dvc", "repro"], built).stdout) == [
-            "train", "evaluate", "drift-check"]
+            "train", "evaluate", "drift-check", "affinity"]
     finally:
         params_file.write_text(original)
         run(["dvc", "repro"], built)

@@ -15,7 +15,7 @@ from retail_export import PLANTED, retail_export_csv, retail_export_frame
 
 pytestmark = pytest.mark.slow
 
-STAGES = ["ingest", "validate", "train", "evaluate", "drift-check"]
+STAGES = ["ingest", "validate", "train", "evaluate", "drift-check", "affinity"]
 
 
 def repro(repo: Path) -> str:
@@ -100,6 +100,11 @@ def test_groceries_runs_the_whole_pipeline_by_params_alone(tmp_path, shared_data
     items = pd.read_parquet(repo / "models/items.parquet")
     assert "whole milk" in set(items["item_code"])
     assert "cream cheese " in set(items["item_code"])  # labels are kept as published
+    # Shelf groups come with the model: the two most common consequents stand together.
+    groups = pd.read_parquet(repo / "affinity/groups.parquet").set_index("item_code")["group"]
+    assert groups["whole milk"] == groups["other vegetables"] != 0
+    assert metrics(repo, "affinity")["groups"] > 1
+    assert (repo / "affinity/explorer.html").stat().st_size > 0
 
 
 def test_fimi_retail_runs_the_whole_pipeline_by_params_alone(tmp_path, shared_data):

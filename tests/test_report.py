@@ -99,6 +99,18 @@ def test_without_the_base_model_the_rule_section_says_why_and_the_rest_stands():
     assert "| `train.min_support` | `0.01` | `0.004` | -0.0060 (-60.0%) |" in markdown
 
 
+def test_affinity_groups_gained_and_lost_are_reported_and_a_missing_side_says_why():
+    base = pd.DataFrame({"group": [1, 1, 2, 2], "item_code": ["a", "b", "x", "y"]})
+    head = pd.DataFrame({"group": [1, 1, 2, 2], "item_code": ["a", "b", "p", "q"]})
+    section = R.render(_data(groups=(base, head))).split("### Affinity groups")[1]
+    assert section.split("###")[0].strip().startswith(
+        "2 affinity groups on `main`, 2 on this branch: 1 gained, 1 lost, 0 changed, "
+        "1 unchanged.")
+    missing = R.render(_data(groups=(None, head))).split("### Affinity groups")[1]
+    assert "The affinity groups of `main` are not available" in missing
+    assert "### Affinity groups" not in R.render(_data())
+
+
 def test_validation_fails_when_the_rejected_share_passes_its_limit():
     markdown = R.render(_data(validation=({"rejected_share": 0.01}, {"rejected_share": 0.08})))
     assert "**Validation:** passed (1.00% rejected) -> **failed** (8.00% rejected)" in markdown
@@ -258,12 +270,13 @@ def test_rule_changes_agree_with_the_rules_of_both_commits(pr_branch_repo: Path,
 @pytest.mark.slow
 def test_verdicts_and_plots_are_in_the_comment(branch_report: str):
     for heading in ("### Params", "### Metrics", "### Validation", "### Drift",
-                    "### Rule changes", "### Plots"):
+                    "### Rule changes", "### Affinity groups", "### Plots"):
         assert heading in branch_report
     assert "**Validation:** passed" in branch_report
     assert "**Drift:** no drift -> no drift" in branch_report
     assert "**Hit rate by k**" in branch_report and "**Rules by confidence**" in branch_report
     assert "![" not in branch_report  # no image: nothing to upload anywhere
+    assert "affinity groups on `main`, " in branch_report  # both sides' groups were read
 
 
 @pytest.mark.slow

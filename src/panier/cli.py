@@ -31,6 +31,7 @@ STAGES = {
     "train": "panier.stages.train",
     "evaluate": "panier.stages.evaluate",
     "drift-check": "panier.stages.drift_check",
+    "affinity": "panier.stages.affinity",
 }
 
 # Subcommand -> (module, its ``main(argv) -> int``, one line of help). Their own parsers

@@ -369,6 +369,25 @@ class DriftParams(_Section):
     confidence_level: float = Field(0.95, gt=0.5, lt=1.0, description="of every interval")
 
 
+class AffinityParams(_Section):
+    """Product affinity groups (stage ``affinity``): which products to place together."""
+
+    min_pair_support: PositiveShare | None = Field(
+        None, description="share of training baskets two products must share to be joined; "
+                          "null: train.min_support")
+    min_phi: float = Field(
+        0.0, ge=0.0, lt=1.0, description="weakest phi coefficient (correlation of two "
+                                         "products' basket columns) kept as an edge; only "
+                                         "positive correlations are ever kept")
+    resolution: float = Field(
+        1.0, gt=0.0, description="Louvain resolution: higher gives more, smaller groups")
+    seed: int = Field(0, description="seed of the Louvain method and of the graph layout")
+    min_group_size: int = Field(
+        2, ge=1, description="smaller communities are listed as ungrouped (group 0)")
+    top_rules: int = Field(5, ge=0, description="strongest rules listed per group")
+    neighbours: int = Field(3, ge=0, description="nearest groups listed per group")
+
+
 class Params(_Section):
     ingest: IngestParams = Field(default_factory=IngestParams)
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
@@ -376,6 +395,7 @@ class Params(_Section):
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     drift: DriftParams = Field(default_factory=DriftParams)
+    affinity: AffinityParams = Field(default_factory=AffinityParams)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -28,3 +28,10 @@ VALIDATION_REPORT = Path("metrics/validation.md")
 DRIFT_REPORT = Path("metrics/drift.md")
 DRIFT_DASHBOARD = Path("metrics/drift.html")
 DRIFT_PLOTS = Path("metrics/plots/drift")
+
+# Affinity groups and the rules explorer (issue 15).
+AFFINITY_ITEMS = Path("affinity/groups.parquet")
+AFFINITY_GROUPS = Path("affinity/groups.json")
+AFFINITY_EXPLORER = Path("affinity/explorer.html")
+AFFINITY_REPORT = Path("metrics/affinity.md")
+AFFINITY_METRICS = Path("metrics/affinity.json")

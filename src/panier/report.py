@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from panier import paths
+from panier import affinity, paths
 from panier.errors import PanierError
 from panier.revisions import (
     Revision,
@@ -137,6 +137,8 @@ class ReportData:
     top: int = 5
     artifacts_url: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: Each side's affinity groups (``affinity/groups.parquet``), None where unavailable.
+    groups: tuple[pd.DataFrame | None, pd.DataFrame | None] = (None, None)
 
     def param(self, name: str, side: str = "new", default: Any = None) -> Any:
         for change in self.params:
@@ -244,6 +246,8 @@ def gather(root: Path, base: str, *, base_label: str | None = None,
         metrics_by_k=(read_csv(root, paths.METRICS_BY_K_PLOT, base_rev),
                       read_csv(root, paths.METRICS_BY_K_PLOT, head_rev)),
         top=top, artifacts_url=artifacts_url,
+        groups=(read_parquet(root, paths.AFFINITY_ITEMS, base_rev),
+                read_parquet(root, paths.AFFINITY_ITEMS, head_rev)),
     )
     if head_rev.dirty:
         data.notes.append(
@@ -268,6 +272,7 @@ def render(data: ReportData) -> str:
         _validation_section(data),
         _drift_section(data),
         _rules_section(data),
+        _groups_section(data),
         _plots_section(data),
         _footer(data),
     ]
@@ -497,6 +502,24 @@ def _rules_section(data: ReportData) -> str:
                   "|---|--:|--:|--:|"]
         lines += [f"| `{_code(r.rule)}` | {r.confidence_base:.3f} | {r.confidence_head:.3f} | "
                   f"{r.delta:+.3f} |" for r in moved.head(top).itertuples()]
+    return "\n".join(lines)
+
+
+def _groups_section(data: ReportData) -> str:
+    """Affinity groups gained, lost and changed (``panier.affinity.compare_groups``); empty
+    when neither side has groups."""
+    base, head = data.groups
+    if base is None and head is None:
+        return ""
+    lines = ["### Affinity groups", ""]
+    if base is None or head is None:
+        missing = data.base.label if base is None else data.head.label
+        lines.append(f"> The affinity groups of `{_code(missing)}` are not available: "
+                     f"`{paths.AFFINITY_ITEMS}` is in neither the local DVC cache nor a "
+                     "reachable DVC remote, or that revision has no affinity stage.")
+        return "\n".join(lines)
+    changes = affinity.compare_groups(base, head)
+    lines.append(affinity.changes_markdown(changes, _code(data.base.label), top=data.top))
     return "\n".join(lines)
 
 
