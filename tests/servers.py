@@ -9,6 +9,7 @@ When a server's binaries are missing the tests that need it skip, unless
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import secrets
@@ -182,7 +183,8 @@ def postgres_server() -> Iterator[PostgresServer]:
     bindir = postgres_bin()
     if bindir is None:
         _missing("PostgreSQL (initdb, postgres)", "apt-get install postgresql")
-    pytest.importorskip("psycopg", reason="the PostgreSQL driver: pip install 'panier[postgres]'")
+    if importlib.util.find_spec("psycopg") is None:
+        _missing("The PostgreSQL driver psycopg", "pip install 'panier[postgres]'")
     server = PostgresServer(bindir)
     try:
         server.start()
@@ -275,7 +277,8 @@ def spark_cluster() -> Iterator[SparkCluster]:
 
     if not engines.java_available():
         _missing("Java (for Spark)", "apt-get install openjdk-17-jre-headless")
-    pytest.importorskip("pyspark", reason="the spark engine: pip install 'panier[spark]'")
+    if importlib.util.find_spec("pyspark") is None:
+        _missing("pyspark", "pip install 'panier[spark]'")
     cluster = SparkCluster()
     try:
         cluster.start()
