@@ -209,3 +209,13 @@ def test_the_ingest_stage_reports_a_server_failure_in_one_line(shop, tmp_path):
     failed = [line for line in env_password.stderr.splitlines() if "failed" in line]
     assert len(failed) == 1 and failed[0].startswith("ingest failed: postgresql+psycopg://")
     assert "password authentication failed" in failed[0]
+
+
+
+def test_a_bare_postgresql_url_reads_through_psycopg_too(shop, shop_env):
+    # SQLAlchemy 2.1 (the locked version) picks psycopg for postgresql://; with 2.0, which
+    # would ask for psycopg2, ingest says to write postgresql+psycopg:// instead.
+    bare = url(shop).replace("postgresql+psycopg://", "postgresql://")
+    data = read_source(ingest(sql={"url": bare, "table": "lines", "order_by": ORDER}))
+    assert data.info["location"].startswith("postgresql://shop:***@")
+    assert data.info["rows"] == len(export())
