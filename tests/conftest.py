@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-# The headless-Chromium fixture ``browser_page`` (tests/browser.py).
-pytest_plugins = ["browser"]
+# The headless-Chromium fixture ``browser_page`` (tests/browser.py); real PostgreSQL and Spark
+# standalone servers, ``postgres_server`` and ``spark_cluster`` (tests/servers.py).
+pytest_plugins = ["browser", "servers"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -188,6 +188,12 @@ class SqlParams(_Section):
     query: str | None = None
     order_by: list[str] = Field(default_factory=list,
                                 description="columns of a table read in this order")
+    connect_timeout_seconds: int = Field(
+        30, ge=1, description="PostgreSQL: give up connecting after this long (a server that "
+                              "is down or unreachable fails instead of hanging)")
+    statement_timeout_seconds: float | None = Field(
+        3600.0, gt=0, description="PostgreSQL: the server cancels the read after this long; "
+                                  "null: no limit")
 
 
 class IngestParams(_Section):

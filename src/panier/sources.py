@@ -385,19 +385,49 @@ def sql_url(params: IngestParams) -> str:
     return url
 
 
+def _connect_args(url, cfg) -> dict:
+    """PostgreSQL connection settings from ``ingest.sql``: how long to wait for the server,
+    and the server-side limit on the read (``statement_timeout``, in milliseconds)."""
+    if url.get_backend_name() != "postgresql":
+        return {}
+    args: dict = {"connect_timeout": cfg.connect_timeout_seconds}
+    if cfg.statement_timeout_seconds is not None:
+        args["options"] = f"-c statement_timeout={round(cfg.statement_timeout_seconds * 1000)}"
+    return args
+
+
+def _sql_hint(detail: str, cfg) -> str:
+    """What to check, for the database errors a user meets first."""
+    text = detail.lower()
+    if "password" in text or "authentication" in text:
+        return (". Check the user and password in ingest.sql.url (its ${VAR} environment "
+                "variables)")
+    if "statement timeout" in text:
+        return (f". The read ran past ingest.sql.statement_timeout_seconds "
+                f"({cfg.statement_timeout_seconds:g} s): raise it, or read less")
+    if any(s in text for s in ("connection refused", "timeout expired", "could not translate",
+                               "no route to host", "is the server running")):
+        return (". Is the database server up and reachable at the host and port of "
+                f"ingest.sql.url? (waited up to {cfg.connect_timeout_seconds} s: "
+                "ingest.sql.connect_timeout_seconds)")
+    return ""
+
+
 def _sql_frame(params: IngestParams) -> tuple[pd.DataFrame, str]:
     import sqlalchemy as sa  # imported here: only SQL sources need it
 
     url = sql_url(params)
+    cfg = params.sql
     try:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, connect_args=_connect_args(sa.engine.make_url(url), cfg))
         shown = engine.url.render_as_string(hide_password=True)
     except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        hint = ("; for PostgreSQL write postgresql+psycopg:// and pip install "
+                "'panier[postgres]'") if url.startswith(("postgresql:", "postgres:")) else ""
         raise ConfigError(f"ingest.sql.url: no SQLAlchemy driver for it ({exc}); install the "
-                          "database's driver, e.g. pip install 'psycopg[binary]'") from None
+                          f"database's driver, e.g. pip install 'psycopg[binary]'{hint}") from None
     except (sa.exc.ArgumentError, ValueError) as exc:
         raise ConfigError(f"ingest.sql.url is not a valid SQLAlchemy URL: {exc}") from None
-    cfg = params.sql
     try:
         with engine.connect() as connection:
             if cfg.query is not None:
@@ -423,7 +453,7 @@ def _sql_frame(params: IngestParams) -> tuple[pd.DataFrame, str]:
         orig = getattr(cause, "orig", None) or cause or exc
         detail = str(orig).splitlines()[0]
         what = "query (ingest.sql.query)" if cfg.query is not None else f"table {cfg.table}"
-        raise DataError(f"{shown}: the {what} failed: {detail}") from None
+        raise DataError(f"{shown}: the {what} failed: {detail}{_sql_hint(detail, cfg)}") from None
     finally:
         engine.dispose()
     if frame.empty:
