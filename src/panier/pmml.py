@@ -16,7 +16,7 @@ How panier's model maps onto PMML (docs/reference/pmml.md says it for consumers)
 - ``Itemset``: every itemset a rule refers to (antecedents and one-item consequents), with its
   support; ordered by size, then item codes.
 - ``AssociationRule``: every rule, with support, confidence, lift and leverage, ordered by
-  confidence and lift (descending), then consequent code, then rule order of the model.
+  confidence and lift (descending), then consequent code, count and antecedent.
   With that order a PMML ``exclusiveRecommendation`` ranked by confidence (ties kept in
   document order) lists first, for each item, its best rule, items in panier's order.
 - ``Output``: the first ``RANKED_OUTPUTS`` consequents of the applicable rules, best rule
@@ -60,14 +60,16 @@ def _attrs(pairs: Iterable[tuple[str, Any]]) -> str:
 
 def rule_order(rules: pd.DataFrame) -> pd.DataFrame:
     """``rules`` in the order the PMML file lists them: confidence and lift descending, then
-    consequent code, then the model's own order (count, antecedent). Ranking these by
-    confidence alone, ties in document order, gives each item its best rule first and items
-    in panier's order (confidence, lift, item code)."""
-    ordered = rules.assign(_position=range(len(rules)),
-                           _consequent=rules["consequent"].astype(str))
-    ordered = ordered.sort_values(["confidence", "lift", "_consequent", "_position"],
-                                  ascending=[False, False, True, True], kind="stable")
-    return ordered.drop(columns=["_position", "_consequent"]).reset_index(drop=True)
+    consequent code, then count descending and antecedent codes (the model's own tie-break).
+    Ranking these by confidence alone, ties in document order, gives each item its best rule
+    first and items in panier's order (confidence, lift, item code). The order depends on the
+    rules' content only, not on the order of the rows given."""
+    keyed = rules.assign(_consequent=rules["consequent"].astype(str),
+                         _antecedent=rules["antecedent"].map(lambda a: " ".join(map(str, a))))
+    keyed = keyed.sort_values(
+        ["confidence", "lift", "_consequent", "count", "_antecedent"],
+        ascending=[False, False, True, False, True], kind="stable")
+    return keyed.drop(columns=["_consequent", "_antecedent"]).reset_index(drop=True)
 
 
 def itemset_table(rules: pd.DataFrame, n_baskets: int) -> dict[tuple[str, ...], float]:
