@@ -85,6 +85,22 @@ def test_the_export_is_valid_pmml_4_4(model_dir, document):
     assert validate(document) == []
 
 
+#: Everything the export may use: elements of the DMG's PMML 4.4 schema. JPMML-Model's copy of
+#: the schema adds vendor attributes named ``x-...`` (and elements of other model types);
+#: keeping to this list keeps the file valid by the DMG's schema itself.
+ELEMENTS = {"PMML", "Header", "Extension", "Application", "DataDictionary", "DataField",
+            "AssociationModel", "MiningSchema", "MiningField", "Output", "OutputField", "Item",
+            "Itemset", "ItemRef", "AssociationRule"}
+
+
+def test_the_export_uses_no_vendor_extension_of_the_schema(document):
+    tree = etree.fromstring(document)
+    tags = {etree.QName(e).localname for e in tree.iter()}
+    assert tags <= ELEMENTS
+    assert not [a for e in tree.iter() for a in e.attrib if a.startswith("x-")]
+    assert tree.get("version") == "4.4"
+
+
 def test_the_schema_check_catches_a_broken_document(document):
     tree = etree.fromstring(document)
     rule = tree.find(".//p:AssociationRule", NS)
