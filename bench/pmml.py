@@ -3,11 +3,13 @@ independent engine (JPMML-Evaluator) takes to load the file.
 
 Two models: the default data (the model ``dvc repro`` left in ``models/``) and retail.dat at
 min_support 0.001 (confidence and max_len as in params.yaml, mined here once). Then,
-interleaved in the same process for ``--repeats`` rounds, the artifact is written as the train stage writes it (rules.parquet, items.parquet,
-model_card.json) and as PMML (``panier.pmml.to_pmml`` plus the write); the ratio is taken per
-round, then the median. Sizes are of the written files; the PMML's gzip size says what a
-consumer downloads when it is served compressed. The JPMML load (parse and build the
-evaluator, in a child process per model) runs when Java and the dev extra are installed.
+interleaved in the same process for ``--repeats`` rounds, the artifact is written as the
+train stage writes it (rules.parquet, items.parquet, model_card.json) and as PMML
+(``panier.pmml.to_pmml`` plus the write); the ratio is taken per round, then the median.
+Sizes are of the written files; the PMML's gzip size says what a consumer downloads when it
+is served compressed. JPMML-Evaluator's loads (a child process per model: the first load
+starts the JVM, the reloads parse the file and build the evaluator) run when Java and the
+dev extra are installed.
 
     python bench/pmml.py                  # both models, 5 rounds
     python bench/pmml.py --repeats 3 --no-engine
