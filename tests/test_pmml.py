@@ -161,6 +161,15 @@ def test_equal_inputs_give_identical_bytes_whatever_the_row_order(model_dir, doc
     assert pmml.to_pmml(shuffled, items, card) == document
 
 
+def test_text_xml_cannot_hold_is_replaced_not_left_to_break_the_file(model_dir):
+    rules, items, card = read_model(model_dir)
+    items = items.copy()
+    items.loc[0, "description"] = 'BAG <"RED"> & \x01 TAB\tEND'
+    tree = etree.fromstring(pmml.to_pmml(rules, items, card))
+    first = tree.find(".//p:Item/p:Extension", NS)
+    assert first.get("value") == 'BAG <"RED"> & \ufffd TAB\tEND'
+
+
 def test_rules_that_name_an_unknown_item_get_one_message(model_dir):
     rules, items, card = read_model(model_dir)
     with pytest.raises(DataError, match=r"models/items.parquet, e\.g\. \['"):

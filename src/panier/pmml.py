@@ -26,6 +26,7 @@ How panier's model maps onto PMML (docs/reference/pmml.md says it for consumers)
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -53,9 +54,15 @@ def _number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+#: Characters XML 1.0 cannot carry at all, not even escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _attrs(pairs: Iterable[tuple[str, Any]]) -> str:
-    return "".join(f" {name}={quoteattr(str(value))}" for name, value in pairs
-                   if value is not None)
+    """XML attributes; characters XML cannot hold (control characters in a description,
+    say) become U+FFFD, the replacement character."""
+    return "".join(f" {name}={quoteattr(_NOT_XML.sub(chr(0xFFFD), str(value)))}"
+                   for name, value in pairs if value is not None)
 
 
 def rule_order(rules: pd.DataFrame) -> pd.DataFrame:
