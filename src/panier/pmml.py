@@ -29,7 +29,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import pandas as pd
 
@@ -54,15 +53,24 @@ def _number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-#: Characters XML 1.0 cannot carry at all, not even escaped.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Characters an attribute value cannot hold as they are: markup, quotes, whitespace other
+#: than a space (an XML reader would normalise it), and characters XML 1.0 cannot carry at
+#: all, not even escaped (those become U+FFFD, the replacement character).
+_SPECIAL = re.compile("[&<>\"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\t": "&#9;",
+             "\n": "&#10;", "\r": "&#13;"}
+
+
+def _quote(value: Any) -> str:
+    """``value`` as a double-quoted XML attribute value."""
+    text = str(value)
+    if _SPECIAL.search(text) is None:  # the common case, and the fast one
+        return f'"{text}"'
+    return '"' + _SPECIAL.sub(lambda m: _ENTITIES.get(m.group(), "\ufffd"), text) + '"'
 
 
 def _attrs(pairs: Iterable[tuple[str, Any]]) -> str:
-    """XML attributes; characters XML cannot hold (control characters in a description,
-    say) become U+FFFD, the replacement character."""
-    return "".join(f" {name}={quoteattr(_NOT_XML.sub(chr(0xFFFD), str(value)))}"
-                   for name, value in pairs if value is not None)
+    return "".join(f" {name}={_quote(value)}" for name, value in pairs if value is not None)
 
 
 def rule_order(rules: pd.DataFrame) -> pd.DataFrame:
@@ -84,8 +92,8 @@ def itemset_table(rules: pd.DataFrame, n_baskets: int) -> dict[tuple[str, ...], 
     support, ordered by size, then item codes."""
     support: dict[tuple[str, ...], float] = {}
     for antecedent, consequent, a_count, c_count in zip(
-            rules["antecedent"], rules["consequent"], rules["antecedent_count"],
-            rules["consequent_count"]):
+            rules["antecedent"].tolist(), rules["consequent"].tolist(),
+            rules["antecedent_count"].tolist(), rules["consequent_count"].tolist()):
         support[tuple(str(a) for a in antecedent)] = int(a_count) / n_baskets
         support[(str(consequent),)] = int(c_count) / n_baskets
     return {key: support[key] for key in sorted(support, key=lambda k: (len(k), k))}
@@ -172,13 +180,12 @@ def to_pmml(rules: pd.DataFrame, items: pd.DataFrame, card: Mapping[str, Any]) -
             ("algorithm", ALGORITHM), ("rank", rank), ("rankBasis", "confidence"),
             ("rankOrder", "descending")]) + "/>")
     out.append("    </Output>")
-    descriptions = items["description"] if "description" in items else [None] * len(codes)
-    for (code, description, baskets) in zip(codes, descriptions, items["baskets"]):
-        out.append(f"    <Item{_attrs([('id', item_id[code]), ('value', code)])}>")
-        if description is not None and not (isinstance(description, float)
-                                             and math.isnan(description)):
-            named = _attrs([("name", "description"), ("value", description)])
-            out.append(f"      <Extension{named}/>")
+    descriptions = (items["description"].tolist() if "description" in items
+                    else [None] * len(codes))
+    for code, description, baskets in zip(codes, descriptions, items["baskets"].tolist()):
+        out.append(f'    <Item id="{item_id[code]}" value={_quote(code)}>')
+        if description is not None and description == description:  # not missing (NaN)
+            out.append(f'      <Extension name="description" value={_quote(description)}/>')
         out.append(f'      <Extension name="baskets" value="{int(baskets)}"/>')
         out.append("    </Item>")
     for key, support in itemsets.items():
@@ -187,8 +194,8 @@ def to_pmml(rules: pd.DataFrame, items: pd.DataFrame, card: Mapping[str, Any]) -
         out += [f'      <ItemRef itemRef="{item_id[c]}"/>' for c in key]
         out.append("    </Itemset>")
     for i, (antecedent, consequent, support, confidence, lift, leverage) in enumerate(zip(
-            ordered["antecedent"], ordered["consequent"], ordered["support"],
-            ordered["confidence"], ordered["lift"], ordered["leverage"]), start=1):
+            *(ordered[c].tolist() for c in ("antecedent", "consequent", "support", "confidence",
+                                             "lift", "leverage"))), start=1):
         a = itemset_id[tuple(str(x) for x in antecedent)]
         c = itemset_id[(str(consequent),)]
         out.append(f'    <AssociationRule id="{i}" antecedent="{a}" consequent="{c}"'
