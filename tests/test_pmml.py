@@ -103,6 +103,15 @@ def test_the_export_uses_no_vendor_extension_of_the_schema(document):
     assert tree.get("version") == "4.4"
 
 
+def test_a_model_without_rules_is_still_a_valid_file(model_dir):
+    rules, items, card = read_model(model_dir)
+    empty = pmml.to_pmml(rules.iloc[0:0], items, card)
+    assert validate(empty) == []
+    model = etree.fromstring(empty).find("p:AssociationModel", NS)
+    assert (model.get("numberOfRules"), model.get("numberOfItemsets")) == ("0", "0")
+    assert len(model.findall("p:Item", NS)) == len(items)
+
+
 def test_the_schema_check_catches_a_broken_document(document):
     tree = etree.fromstring(document)
     rule = tree.find(".//p:AssociationRule", NS)
