@@ -275,7 +275,7 @@ PIPELINE_OUTPUTS = [
     "data/validated/rejected.parquet", "models/rules.parquet", "models/items.parquet",
     "models/model_card.json", "metrics/validation.json", "metrics/train.json",
     "metrics/evaluate.json", "metrics/drift.json", "metrics/plots/metrics_by_k.csv",
-    "metrics/plots/rules.csv",
+    "metrics/plots/rules.csv", "models/rules.pmml",
 ]
 
 # v2 changes one train param: train, evaluate and drift-check re-run, ingest and validate not.

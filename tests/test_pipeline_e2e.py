@@ -20,6 +20,8 @@ pytestmark = pytest.mark.slow
 
 CHAIN = ["ingest", "validate", "train", "evaluate", "drift-check"]
 STAGES = [*CHAIN, "affinity"]  # affinity follows train, beside evaluate
+#: Beside the chain: the PMML export reads only the model files (docs/reference/pmml.md).
+EXPORT = "export-pmml"
 OUTPUTS = [
     "data/raw/line_items.parquet", "data/validated/clean.parquet",
     "data/validated/rejected.parquet", "models/rules.parquet", "models/items.parquet",
@@ -27,7 +29,7 @@ OUTPUTS = [
     "metrics/evaluate.json", "metrics/drift.json", "metrics/drift.html",
     "metrics/plots/metrics_by_k.csv", "metrics/plots/rules.csv", "affinity/groups.parquet",
     "affinity/groups.json", "affinity/explorer.html", "metrics/affinity.md",
-    "metrics/affinity.json",
+    "metrics/affinity.json", "models/rules.pmml",
 ]
 
 
@@ -52,7 +54,7 @@ def test_repro_writes_every_output_and_the_lock(built: Path):
     for rel in OUTPUTS:
         assert (built / rel).stat().st_size > 0, rel
     lock = yaml.safe_load((built / "dvc.lock").read_text())
-    assert sorted(lock["stages"]) == sorted(STAGES)
+    assert sorted(lock["stages"]) == sorted([*STAGES, EXPORT])
 
 
 def test_dag_runs_the_five_stages_in_order_and_affinity_after_train(built: Path):
@@ -63,13 +65,14 @@ def test_dag_runs_the_five_stages_in_order_and_affinity_after_train(built: Path)
              for line in dag.splitlines() if "-->" in line}
     assert {f"{a}-->{b}" for a, b in itertools.pairwise(CHAIN)} <= edges
     assert "train-->affinity" in edges
+    assert f"train-->{EXPORT}" in edges
 
 
 def test_status_is_clean_and_a_second_repro_skips_every_stage(built: Path):
     assert "Data and pipelines are up to date" in run(["dvc", "status"], built).stdout
     second = run(["dvc", "repro"], built).stdout
     assert ran_stages(second) == []
-    for stage in STAGES:
+    for stage in [*STAGES, EXPORT]:
         assert f"Stage '{stage}' didn't change, skipping" in second
 
 

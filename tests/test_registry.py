@@ -18,7 +18,7 @@ from conftest import VersionedRepo, run, use_remote
 
 pytestmark = pytest.mark.slow
 
-MODEL_FILES = ["rules.parquet", "items.parquet", "model_card.json"]
+MODEL_FILES = ["rules.parquet", "items.parquet", "model_card.json", "rules.pmml"]
 AUTHOR = ("Ada Lead", "ada@panier.invalid")
 
 

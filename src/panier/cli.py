@@ -29,6 +29,7 @@ STAGES = {
     "ingest": "panier.stages.ingest",
     "validate": "panier.stages.validate",
     "train": "panier.stages.train",
+    "export-pmml": "panier.stages.export_pmml",
     "evaluate": "panier.stages.evaluate",
     "drift-check": "panier.stages.drift_check",
     "affinity": "panier.stages.affinity",

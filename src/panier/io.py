@@ -67,6 +67,14 @@ def write_json(data: dict[str, Any], path: str | Path) -> None:
     log.info("wrote %s", path)
 
 
+def write_bytes(data: bytes, path: str | Path) -> None:
+    """A file written as given (an XML document, say), its folder made if missing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    log.info("wrote %s: %s bytes", path, f"{len(data):,}")
+
+
 def read_json(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():

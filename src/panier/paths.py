@@ -12,6 +12,8 @@ REJECTED_LINES = Path("data/validated/rejected.parquet")
 RULES = Path("models/rules.parquet")
 ITEMS = Path("models/items.parquet")
 MODEL_CARD = Path("models/model_card.json")
+#: The same model as a PMML 4.4 AssociationModel (stage export-pmml).
+PMML = Path("models/rules.pmml")
 
 VALIDATION_METRICS = Path("metrics/validation.json")
 TRAIN_METRICS = Path("metrics/train.json")

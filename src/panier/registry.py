@@ -1,7 +1,8 @@
 """The model registry: versions and stages of the rules model, kept as git tags.
 
 The model is declared once, in ``dvc.yaml``, as the DVC artifact ``basket-rules`` (type
-``model``, path ``models``: ``rules.parquet``, ``items.parquet``, ``model_card.json``).
+``model``, path ``models``: ``rules.parquet``, ``items.parquet``, ``model_card.json``,
+``rules.pmml``).
 Versions and stages follow the GTO conventions, so ``gto show`` and DVC Studio read them
 too: ``basket-rules@v1.2.0`` registers the model of a commit as version v1.2.0;
 ``basket-rules#prod#3`` (the 3rd assignment to ``prod``) puts a version in ``prod``.
@@ -282,7 +283,8 @@ def _fetch_problem(repo: Path, info: remote_store.RemoteInfo, exc: Exception, pa
 def fetch(repo: Path, out: Path, stage: str | None = None, version: str | None = None,
           remote: str | None = None) -> tuple[Resolved, list[ModelFile]]:
     """Download the model files of the version in ``stage`` (or of ``version``) into
-    ``out``: ``rules.parquet``, ``items.parquet``, ``model_card.json`` and ``artifact.json``
+    ``out``: ``rules.parquet``, ``items.parquet``, ``model_card.json``, ``rules.pmml`` and
+    ``artifact.json``
     (name, version, stage, commit and each file's md5). Files come from the local DVC cache
     or the remote, are checked against ``dvc.lock`` and replace the old ones one by one."""
     from dvc.api import DVCFileSystem
