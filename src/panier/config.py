@@ -70,16 +70,24 @@ class PlantedDrift(_Section):
     missing_share: Share = 0.0
 
 
+#: Generator sizes are bounded here, so that a typo (``n_invoices: 1e13``) is a message naming
+#: the key, not a ``MemoryError``: 20 million line items take about 4 GB while generated.
+MAX_GENERATED_INVOICES = 5_000_000
+MAX_GENERATED_LINES = 20_000_000
+
+
 class GeneratorParams(_Section):
     """The embedded default source: a seeded generator of retail line items."""
 
     seed: int = 42
-    n_invoices: int = Field(20_000, ge=10)
-    n_items: int = Field(400, ge=10)
-    n_customers: int = Field(4_000, ge=1)
+    n_invoices: int = Field(20_000, ge=10, le=MAX_GENERATED_INVOICES,
+                            description="invoices (baskets) to generate")
+    n_items: int = Field(400, ge=10, le=1_000_000, description="catalogue size")
+    n_customers: int = Field(4_000, ge=1, le=10_000_000, description="distinct customers")
     start_date: date = date(2025, 1, 1)
-    days: int = Field(365, ge=2)
-    mean_basket_size: float = Field(6.0, ge=1.0)
+    days: int = Field(365, ge=2, le=36_500, description="time span of the invoices")
+    mean_basket_size: float = Field(6.0, ge=1.0, le=1_000.0,
+                                    description="mean distinct items per basket")
     popularity_skew: float = Field(1.0, ge=0.0, description="Zipf exponent of item popularity")
     countries: dict[str, PositiveShare] = Field(
         default_factory=lambda: {"United Kingdom": 0.85, "Germany": 0.05, "France": 0.05,
@@ -93,6 +101,12 @@ class GeneratorParams(_Section):
 
     @model_validator(mode="after")
     def _check_references(self) -> GeneratorParams:
+        lines = self.n_invoices * self.mean_basket_size
+        if lines > MAX_GENERATED_LINES:
+            raise ValueError(
+                f"n_invoices x mean_basket_size is about {lines:,.0f} line items, more than "
+                f"the generator makes ({MAX_GENERATED_LINES:,}, a few GB of memory): lower "
+                "n_invoices or mean_basket_size")
         if self.drift.weakened_rule is not None and self.drift.weakened_rule >= len(
             self.planted_rules
         ):
@@ -245,9 +259,10 @@ class ValidateParams(_Section):
     max_rejected_share: Share = Field(
         0.1, description="the stage fails when more than this share of rows is rejected"
     )
-    max_basket_items: int = Field(
-        100, ge=1, description="invoices with more distinct items are rejected as outliers"
-    )
+    max_basket_items: int | None = Field(
+        None, ge=1, description="invoices with more distinct items are rejected; null: none "
+        "are (big wholesale invoices are real sales: train.max_basket_items keeps them out of "
+        "mining only)")
     non_product_codes: list[str] = Field(
         default_factory=lambda: ["POST", "DOT", "M", "C2", "BANK CHARGES", "AMAZONFEE", "D", "S"]
     )
@@ -296,16 +311,27 @@ class SparkParams(_Section):
 
 
 class TrainParams(_Section):
-    min_support: PositiveShare = 0.005
-    min_confidence: PositiveShare = 0.3
-    max_len: int = Field(3, ge=2, description="most items in a rule, antecedent plus consequent")
+    min_support: PositiveShare = Field(
+        0.005, description="an itemset is frequent in at least ceil(min_support x baskets) "
+        "baskets")
+    min_confidence: PositiveShare = Field(0.3, description="least confidence of a rule")
+    max_len: int | None = Field(
+        3, ge=2, description="most items in a rule, antecedent plus consequent; null: no limit")
+    max_basket_items: int | None = Field(
+        100, ge=2, description="baskets with more distinct items are left out of mining (they "
+        "stay in evaluation and drift-check, and are counted in metrics/train.json); null: "
+        "mine every basket")
+    max_itemsets: int = Field(
+        1_000_000, ge=1, le=100_000_000, description="mining stops with a message, before it "
+        "starts where an estimate allows, when it would find more frequent itemsets")
     # How to mine, not what: every engine gives identical itemsets and rules.
     engine: Literal["auto", "mlxtend", "pyfim", "spark"] = "auto"
     spark: SparkParams = Field(default_factory=SparkParams)
 
     #: Keys that choose how the model is computed and never change it: kept out of the model
     #: card, so that the card (a DVC output) is identical whichever engine ran.
-    EXECUTION_KEYS: ClassVar[frozenset[str]] = frozenset({"engine", "spark"})
+    #: ``max_itemsets`` is a guard: it decides whether mining runs, never what it finds.
+    EXECUTION_KEYS: ClassVar[frozenset[str]] = frozenset({"engine", "spark", "max_itemsets"})
 
     def model_settings(self) -> dict:
         """The keys that determine the model (everything but ``EXECUTION_KEYS``)."""
