@@ -103,6 +103,43 @@ def mine(matrix: sparse.csr_matrix, threshold: int, max_len: int | None, engine:
     return itemsets, counts
 
 
+def maximal_itemset_sizes(matrix: sparse.csr_matrix, threshold: int) -> np.ndarray:
+    """The sizes of the maximal frequent itemsets of ``matrix``'s rows (those held by at least
+    ``threshold`` rows with no frequent superset), with no length limit.
+
+    Every frequent itemset is a subset of a maximal one, so these sizes bound how many
+    frequent itemsets there are; finding them prunes what makes full mining explode (a
+    frequent set of 40 items is one maximal set, not 2^40 itemsets). pyfim's FP-growth when
+    installed, else mlxtend's FPMax.
+    """
+    if installed("pyfim"):
+        import fim
+
+        transactions = _row_lists(matrix)
+        transactions.append([])  # as in _mine_pyfim: no item in every transaction
+        found = fim.fpgrowth(transactions, target="m", supp=-threshold, zmin=1, report="a")
+        return np.fromiter((len(items) for items, _ in found), dtype=np.int64,
+                           count=len(found))
+    from mlxtend.frequent_patterns.fpcommon import FPTree
+    from mlxtend.frequent_patterns.fpmax import MFITree, fpmax_step
+
+    n_items = matrix.shape[1]
+    item_counts = np.bincount(matrix.indices, minlength=n_items)
+    by_count = np.argsort(-item_counts, kind="stable")
+    relabel = np.empty(n_items, dtype=np.int64)
+    relabel[by_count] = np.arange(n_items)
+    ranked = sparse.csr_matrix((matrix.data, relabel[matrix.indices], matrix.indptr),
+                               shape=matrix.shape)
+    ranked.sort_indices()
+    rank = {item: n_items - 1 - item for item in range(n_items)}
+    tree = FPTree(rank)
+    for row, multiplicity in Counter(map(tuple, _row_lists(ranked))).items():
+        tree.insert_itemset(list(row), multiplicity)
+    sizes = [len(items) for _, items in fpmax_step(tree, threshold, MFITree(rank), None,
+                                                   None, 0)]
+    return np.asarray(sizes, dtype=np.int64)
+
+
 def _row_lists(matrix: sparse.csr_matrix) -> list[list[int]]:
     indices, indptr = matrix.indices.tolist(), matrix.indptr.tolist()
     return [indices[a:b] for a, b in itertools.pairwise(indptr)]
