@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import stat
 from datetime import date
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
@@ -226,6 +227,9 @@ class IngestParams(_Section):
     @model_validator(mode="after")
     def _source_matches_path(self) -> IngestParams:
         path = self.path.strip()
+        if not path:
+            raise ValueError("ingest.path is empty: set it to the file, folder or URL to read "
+                             "(data/source for the generator, which reads nothing)")
         is_url = "://" in path
         if self.source == "url" and not path.lower().startswith(("http://", "https://")):
             raise ValueError(f"source url needs path to be an http(s):// URL, got {path!r}")
@@ -234,10 +238,15 @@ class IngestParams(_Section):
         if self.source == "remote" and not path.startswith("remote://"):
             raise ValueError("source remote needs path to be remote://<dvc remote name>/<path>, "
                              f"got {path!r}")
-        if re.match(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@", path, re.IGNORECASE):
-            # dvc.yaml declares the path as a dependency: dvc.lock (in git) would record it.
-            raise ValueError("ingest.path must not hold credentials (user:password@); use "
-                             "environment variables or a DVC remote configured with --local")
+        if re.match(r"^[a-z][a-z0-9+.-]*://[^/?#]*@", path, re.IGNORECASE) or re.search(
+                r"[?&](?:[\w.-]*(?:token|key|secret|signature|sig|password|passwd|pwd|auth|"
+                r"credential)[\w.-]*)=", path, re.IGNORECASE):
+            # dvc.yaml declares the path as a dependency: DVC would print it in its errors and
+            # dvc.lock (in git) would record it. The value is never repeated in this message.
+            raise ValueError("ingest.path must not hold credentials (user:password@, a token "
+                             "before @, or a token, key or signature in the query string); "
+                             "use ingest.http.headers_from_env, or a DVC remote configured "
+                             "with --local (source: remote)")
         if self.source == "file" and is_url:
             raise ValueError(f"source file needs a local path, got {path!r}: for URLs use "
                              "source url or s3")
@@ -427,13 +436,66 @@ def parse_params(raw: object, source: str = str(PARAMS_FILE)) -> Params:
         ) from None
 
 
+#: ``params.yaml`` is a few kilobytes: more than this is not a settings file.
+MAX_PARAMS_BYTES = 1_000_000
+#: YAML aliases (``*name``) allowed; the shipped file has none, a bomb has hundreds.
+MAX_ALIASES = 50
+#: Nesting of mappings and lists; the shipped file nests five deep.
+MAX_DEPTH = 20
+
+
+def read_params_text(path: Path) -> str:
+    """The text of ``path`` (``params.yaml``), refused with a ``ConfigError`` when it is not a
+    regular file or larger than ``MAX_PARAMS_BYTES``: nothing is read past the limit."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found: run from the repository root") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path} is not a regular file: it must be the YAML settings file")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_PARAMS_BYTES + 1)
+    if len(data) > MAX_PARAMS_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_PARAMS_BYTES:,} bytes: a settings file "
+                          "is a few kilobytes; restore it from git (git checkout -- params.yaml)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+                          ) from None
+
+
+def check_yaml_shape(text: str, source: str) -> None:
+    """Raise ``ConfigError`` when ``text`` has more than ``MAX_ALIASES`` aliases or nests
+    deeper than ``MAX_DEPTH``. Reads the YAML event stream, which never expands an alias, so
+    a billion-laughs document is refused in milliseconds."""
+    aliases = depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise ConfigError(
+                        f"{source} uses more than {MAX_ALIASES} YAML aliases (*name): a "
+                        "settings file needs none, and expanding them can exhaust memory "
+                        "(a YAML bomb); write the values out")
+            elif isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ConfigError(f"{source} nests deeper than {MAX_DEPTH} levels: a "
+                                      "settings file nests a few; restore it from git")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source} is not valid YAML: {' '.join(str(exc).split())}"
+                          ) from None
+
+
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
     """Read and validate ``params.yaml``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path} not found: run from the repository root") from None
+    text = read_params_text(path)  # size-limited, a regular file
+    check_yaml_shape(text, str(path))  # no YAML bomb reaches the parser below
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
