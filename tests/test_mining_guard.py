@@ -49,12 +49,22 @@ def test_the_same_data_mines_when_the_settings_are_sane():
 
 
 def test_a_count_over_the_limit_found_while_mining_is_refused_too():
-    # The bound cannot rule it out and no single maximal set passes the limit: mining runs,
-    # finds 75 itemsets, and the count is checked before anything is kept.
+    # The cheap bound cannot rule it out: the itemsets (75) are counted without being kept.
     baskets = baskets_from_lists([["a", "b", "c"], ["d", "e", "f"], ["g", "h", "i"]] * 5
                                  + [["a", "d", "g"], ["b", "e", "h"]] * 5)
     with pytest.raises(MiningTooLarge, match=r"train.max_itemsets \(20\)"):
         frequent_itemsets(baskets, 0.01, 3, max_itemsets=20)
+
+
+def test_without_pyfim_the_count_streams_from_mlxtend_and_stops_past_the_limit(monkeypatch):
+    from panier import engines
+
+    monkeypatch.setattr(engines, "installed", lambda name: name == "mlxtend")
+    baskets = baskets_from_lists(exploding_baskets())
+    with pytest.raises(MiningTooLarge, match="at least 1,001 frequent itemsets"):
+        frequent_itemsets(baskets, 0.15, 3, max_itemsets=1_000, engine="mlxtend")
+    with pytest.raises(MiningTooLarge, match="1,073,741,823"):  # FPMax finds the 30-item set
+        frequent_itemsets(baskets, 1e-9, None, max_itemsets=1_000, engine="mlxtend")
 
 
 @pytest.mark.parametrize("seed", range(5))

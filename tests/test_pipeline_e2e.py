@@ -18,7 +18,8 @@ from conftest import make_pipeline_repo, run
 
 pytestmark = pytest.mark.slow
 
-STAGES = ["ingest", "validate", "train", "evaluate", "drift-check"]
+# check-params first: what DVC would print or hang on is refused before ingest (panier.check).
+STAGES = ["check-params", "ingest", "validate", "train", "evaluate", "drift-check"]
 OUTPUTS = [
     "data/raw/line_items.parquet", "data/validated/clean.parquet",
     "data/validated/rejected.parquet", "models/rules.parquet", "models/items.parquet",
@@ -52,7 +53,7 @@ def test_repro_writes_every_output_and_the_lock(built: Path):
     assert sorted(lock["stages"]) == sorted(STAGES)
 
 
-def test_dag_runs_the_five_stages_in_order(built: Path):
+def test_dag_runs_the_six_stages_in_order(built: Path):
     dag = run(["dvc", "dag", "--md"], built).stdout
     # Mermaid output: "node3[ingest]" lines, then "node3-->node5" edges.
     names = dict(re.findall(r'(node\d+)\["?([\w-]+)"?\]', dag))

@@ -92,19 +92,25 @@ def guard_mining(matrix: Any, n_baskets: int, threshold: int, min_support: float
     frequent itemsets; return when it will find at most that many, or when only mining
     itself can tell (then ``frequent_itemsets`` checks the count it found).
 
-    First the cheap bound of ``itemset_bound``; when it is inconclusive, the sizes of the
-    maximal frequent itemsets: a maximal set of ``m`` items alone means ``2^m - 1`` frequent
-    itemsets (within ``max_len``), and all of them together bound the total from above.
+    First the cheap bound of ``itemset_bound`` (enough for the shipped data). When it is
+    inconclusive: with a ``max_len``, the itemsets are counted without being kept
+    (``engines.count_itemsets``); without one, the sizes of the maximal frequent itemsets
+    are found, and a maximal set of ``m`` items alone means ``2^m - 1`` frequent itemsets.
     """
     sizes = np.diff(matrix.indptr)
     _, bound = itemset_bound(sizes, matrix.shape[1], threshold, max_len, max_itemsets)
     if bound <= max_itemsets:
         return
-    maximal = engines.maximal_itemset_sizes(matrix, threshold)
     if max_len is not None:
-        counts = [_sum_combinations(int(m), max_len, max_itemsets) for m in maximal]
-    else:
-        counts = [2 ** int(m) - 1 for m in maximal]
+        # At most max_len items: the count is polynomial, and counting is cheaper than keeping.
+        count = engines.count_itemsets(matrix, threshold, max_len, max_itemsets)
+        if count > max_itemsets:
+            raise _too_large(f"{'at least ' if count == max_itemsets + 1 else ''}"
+                             f"{count:,} frequent itemsets", n_baskets, threshold,
+                             min_support, max_len, max_itemsets)
+        return
+    maximal = engines.maximal_itemset_sizes(matrix, threshold)
+    counts = [2 ** int(m) - 1 for m in maximal]
     if counts and max(counts) > max_itemsets:
         biggest = int(maximal[int(np.argmax(counts))])
         raise _too_large(
