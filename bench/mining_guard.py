@@ -71,7 +71,8 @@ def main() -> None:
         matrix = baskets.matrix[:, keep]
         return matrix[np.diff(matrix.indptr) > 0], threshold
 
-    for support, max_len in [(cfg.min_support, cfg.max_len), (0.001, None), (1e-9, None)]:
+    for support, max_len in [(cfg.min_support, cfg.max_len), (0.001, None), (1e-9, cfg.max_len),
+                             (1e-9, None)]:
         matrix, threshold = matrix_for(support)
         print(probe(matrix, baskets.n_baskets, threshold, support, max_len, cfg.max_itemsets,
                     args.repeats))
