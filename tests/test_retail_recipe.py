@@ -48,7 +48,7 @@ def test_the_readme_recipe_is_the_retail_export_layout_and_nothing_more():
 @pytest.mark.slow
 def test_the_readme_recipe_runs_a_wholesale_shaped_export_on_the_first_try(tmp_path):
     recipe = readme_recipe()
-    export = wholesale_export_frame()
+    export = wholesale_export_frame(n_invoices=2000)
     repo = make_pipeline_repo(tmp_path, recipe)
     write_export(repo / recipe["ingest"]["path"], export)
     run(["dvc", "add", recipe["ingest"]["path"]], repo)
