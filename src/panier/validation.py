@@ -600,15 +600,16 @@ def render_markdown(result: ValidationResult, params: ValidateParams,
     rows_in = max(report["rows_in"], 1)
     verdict = rejection_error(result, params) or dataset_error(result)
     own = params.max_rejected_share_by_reason
-    own_limits = f" ({', '.join(f'{c} {v:.2%}' for c, v in own.items())})" if own else ""
+    applies = (f"the reasons without a limit of their own in "
+               f"validate.max_rejected_share_by_reason "
+               f"({', '.join(f'{c} {v:.2%}' for c, v in own.items())})" if own else "all of them")
     out = [
         "# Validation report", "",
         f"Source: `{report['source']}`", "",
         f"**{'FAILED' if verdict else 'passed'}**: {report['rows_in']:,} rows in = "
         f"{report['rows_clean']:,} clean + {report['rows_rejected']:,} rejected: "
         f"{rejected_summary(report)}. The limit, validate.max_rejected_share "
-        f"({params.max_rejected_share:.2%}), applies to the reasons without a limit of their "
-        f"own in validate.max_rejected_share_by_reason{own_limits}.", "",
+        f"({params.max_rejected_share:.2%}), applies to {applies}.", "",
         "| | count |", "|---|---:|",
         f"| clean invoices | {report['invoices_clean']:,} |",
         f"| clean invoices with 2+ items | {report['invoices_multi_item']:,} |",
