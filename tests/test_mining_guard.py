@@ -136,6 +136,7 @@ def test_an_absurd_support_fails_the_train_stage_with_one_message(tmp_path, monk
     io.write_parquet(lines.dropna(subset=[S.ITEM]).astype(S.DTYPES), paths.CLEAN_LINES)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(
         {"train": {"min_support": 1e-9, "max_len": None}}))
+    capsys.readouterr()  # only what the stage prints
     with pytest.raises(SystemExit) as exited:
         run_stage("train", train.main)
     assert exited.value.code == 1
