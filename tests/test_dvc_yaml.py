@@ -40,9 +40,13 @@ def _modules(stage: dict) -> list[str]:
     """The modules a stage's command runs: ``panier stage NAME`` is the CLI and the stage."""
     from panier.cli import STAGES as CLI_STAGES
 
+    from panier.cli import TOOLS
+
     words = stage["cmd"].split()
-    assert words[:2] == ["panier", "stage"], f"{stage['cmd']}: stages run as `panier stage NAME`"
-    return ["panier.cli", CLI_STAGES[words[2]]]
+    assert words[0] == "panier", f"{stage['cmd']}: stages run through the panier command"
+    if words[1] == "stage":
+        return ["panier.cli", CLI_STAGES[words[2]]]
+    return ["panier.cli", TOOLS[words[1]][0]]
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))

@@ -112,8 +112,9 @@ def test_params_accept_the_engines_and_reject_a_typo():
 
 def test_the_model_card_params_leave_out_how_the_model_was_computed():
     params = parse_params({"train": {"engine": "pyfim", "spark": {"master": "yarn"}}})
+    # max_basket_items changes what is mined; max_itemsets only whether mining runs.
     assert params.train.model_settings() == {"min_support": 0.005, "min_confidence": 0.3,
-                                             "max_len": 3}
+                                             "max_len": 3, "max_basket_items": 100}
 
 
 # --- identical results -----------------------------------------------------------------------

@@ -164,8 +164,8 @@ def test_the_threshold_failure_names_the_file_the_column_the_reason_example_rows
     result = validate(rows, source_columns={S.PRICE: "UnitPrice", S.INVOICE: "InvoiceNo"})
     message = rejection_error(result, PARAMS)
     assert message is not None
-    assert message.startswith("export.csv: 5 of 23 rows rejected (21.7%), above "
-                               "validate.max_rejected_share (5.0%)")
+    assert message.startswith("export.csv: 5 of 23 rows rejected (21.74%), above "
+                               "validate.max_rejected_share (5.00%)")
     assert "non_positive_price" in message
     assert "column unit_price ('UnitPrice' in the source)" in message
     assert "e.g. source rows 18, 19, 20" in message
@@ -190,7 +190,7 @@ def test_a_reason_with_its_own_limit_is_judged_alone():
     assert rejection_error(result, own) is None
     strict = PARAMS.model_copy(update={"max_rejected_share_by_reason": {"cancelled_invoice": 0.1}})
     message = rejection_error(result, strict)
-    assert "validate.max_rejected_share_by_reason.cancelled_invoice (10.0%)" in message
+    assert "validate.max_rejected_share_by_reason.cancelled_invoice (10.00%)" in message
 
 
 def test_a_limit_on_an_unknown_reason_is_a_config_error():

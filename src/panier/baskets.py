@@ -63,6 +63,37 @@ def baskets_from_lines(lines: pd.DataFrame) -> Baskets:
     return _from_codes(basket_of_line, lines[S.ITEM], n_baskets)
 
 
+@dataclass(frozen=True)
+class BigBaskets:
+    """What ``leave_out_big_baskets`` left out of mining: baskets, their line items, and the
+    limit (``train.max_basket_items``; ``None``: none left out)."""
+
+    max_items: int | None
+    baskets: int
+    rows: int
+
+    def report(self) -> dict:
+        return {"max_basket_items": self.max_items, "baskets_left_out_of_mining": self.baskets,
+                "rows_left_out_of_mining": self.rows}
+
+
+def leave_out_big_baskets(lines: pd.DataFrame, max_items: int | None
+                          ) -> tuple[pd.DataFrame, BigBaskets]:
+    """``lines`` (canonical line items) without the invoices holding more than ``max_items``
+    distinct items, and a count of what was left out. Wholesale orders of hundreds of items
+    are real sales, but in mining each adds every combination of its items (C(300, 3) is 4.5
+    million triples): kept for evaluation and drift, they are left out of mining only."""
+    if max_items is None or lines.empty:
+        return lines, BigBaskets(max_items, 0, 0)
+    sizes = lines.groupby(S.INVOICE, sort=False)[S.ITEM].nunique()
+    big = sizes.index[sizes > max_items]
+    if not len(big):
+        return lines, BigBaskets(max_items, 0, 0)
+    in_big = lines[S.INVOICE].isin(big).to_numpy()
+    kept = lines.loc[~in_big].reset_index(drop=True)
+    return kept, BigBaskets(max_items, len(big), int(in_big.sum()))
+
+
 def baskets_from_lists(transactions: Iterable[Sequence[str]]) -> Baskets:
     """Baskets from an iterable of item lists (one list per basket, duplicates ignored)."""
     rows, codes = [], []

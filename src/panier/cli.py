@@ -38,6 +38,8 @@ STAGES = {
 # Subcommand -> (module, its ``main(argv) -> int``, one line of help). Their own parsers
 # read the rest of the command line, so ``panier registry promote --help`` is theirs.
 TOOLS = {
+    "check": ("panier.check", "main", "check params.yaml before `dvc repro` (what would hang "
+              "DVC or make it print a secret)"),
     "report": ("panier.report", "main", "compare the workspace with a base revision and "
                "print the pull-request comment"),
     "remote": ("panier.remote", "main", "check, push and pull the DVC remote storage"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import stat
 from datetime import date
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
@@ -70,16 +71,24 @@ class PlantedDrift(_Section):
     missing_share: Share = 0.0
 
 
+#: Generator sizes are bounded here, so that a typo (``n_invoices: 1e13``) is a message naming
+#: the key, not a ``MemoryError``: 20 million line items take about 4 GB while generated.
+MAX_GENERATED_INVOICES = 5_000_000
+MAX_GENERATED_LINES = 20_000_000
+
+
 class GeneratorParams(_Section):
     """The embedded default source: a seeded generator of retail line items."""
 
     seed: int = 42
-    n_invoices: int = Field(20_000, ge=10)
-    n_items: int = Field(400, ge=10)
-    n_customers: int = Field(4_000, ge=1)
+    n_invoices: int = Field(20_000, ge=10, le=MAX_GENERATED_INVOICES,
+                            description="invoices (baskets) to generate")
+    n_items: int = Field(400, ge=10, le=1_000_000, description="catalogue size")
+    n_customers: int = Field(4_000, ge=1, le=10_000_000, description="distinct customers")
     start_date: date = date(2025, 1, 1)
-    days: int = Field(365, ge=2)
-    mean_basket_size: float = Field(6.0, ge=1.0)
+    days: int = Field(365, ge=2, le=36_500, description="time span of the invoices")
+    mean_basket_size: float = Field(6.0, ge=1.0, le=1_000.0,
+                                    description="mean distinct items per basket")
     popularity_skew: float = Field(1.0, ge=0.0, description="Zipf exponent of item popularity")
     countries: dict[str, PositiveShare] = Field(
         default_factory=lambda: {"United Kingdom": 0.85, "Germany": 0.05, "France": 0.05,
@@ -93,6 +102,12 @@ class GeneratorParams(_Section):
 
     @model_validator(mode="after")
     def _check_references(self) -> GeneratorParams:
+        lines = self.n_invoices * self.mean_basket_size
+        if lines > MAX_GENERATED_LINES:
+            raise ValueError(
+                f"n_invoices x mean_basket_size is about {lines:,.0f} line items, more than "
+                f"the generator makes ({MAX_GENERATED_LINES:,}, a few GB of memory): lower "
+                "n_invoices or mean_basket_size")
         if self.drift.weakened_rule is not None and self.drift.weakened_rule >= len(
             self.planted_rules
         ):
@@ -218,6 +233,9 @@ class IngestParams(_Section):
     @model_validator(mode="after")
     def _source_matches_path(self) -> IngestParams:
         path = self.path.strip()
+        if not path:
+            raise ValueError("ingest.path is empty: set it to the file, folder or URL to read "
+                             "(data/source for the generator, which reads nothing)")
         is_url = "://" in path
         if self.source == "url" and not path.lower().startswith(("http://", "https://")):
             raise ValueError(f"source url needs path to be an http(s):// URL, got {path!r}")
@@ -226,10 +244,15 @@ class IngestParams(_Section):
         if self.source == "remote" and not path.startswith("remote://"):
             raise ValueError("source remote needs path to be remote://<dvc remote name>/<path>, "
                              f"got {path!r}")
-        if re.match(r"^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@", path, re.IGNORECASE):
-            # dvc.yaml declares the path as a dependency: dvc.lock (in git) would record it.
-            raise ValueError("ingest.path must not hold credentials (user:password@); use "
-                             "environment variables or a DVC remote configured with --local")
+        if re.match(r"^[a-z][a-z0-9+.-]*://[^/?#]*@", path, re.IGNORECASE) or re.search(
+                r"[?&](?:[\w.-]*(?:token|key|secret|signature|sig|password|passwd|pwd|auth|"
+                r"credential)[\w.-]*)=", path, re.IGNORECASE):
+            # dvc.yaml declares the path as a dependency: DVC would print it in its errors and
+            # dvc.lock (in git) would record it. The value is never repeated in this message.
+            raise ValueError("ingest.path must not hold credentials (user:password@, a token "
+                             "before @, or a token, key or signature in the query string); "
+                             "use ingest.http.headers_from_env, or a DVC remote configured "
+                             "with --local (source: remote)")
         if self.source == "file" and is_url:
             raise ValueError(f"source file needs a local path, got {path!r}: for URLs use "
                              "source url or s3")
@@ -251,9 +274,10 @@ class ValidateParams(_Section):
     max_rejected_share: Share = Field(
         0.1, description="the stage fails when more than this share of rows is rejected"
     )
-    max_basket_items: int = Field(
-        100, ge=1, description="invoices with more distinct items are rejected as outliers"
-    )
+    max_basket_items: int | None = Field(
+        None, ge=1, description="invoices with more distinct items are rejected; null: none "
+        "are (big wholesale invoices are real sales: train.max_basket_items keeps them out of "
+        "mining only)")
     non_product_codes: list[str] = Field(
         default_factory=lambda: ["POST", "DOT", "M", "C2", "BANK CHARGES", "AMAZONFEE", "D", "S"]
     )
@@ -302,16 +326,27 @@ class SparkParams(_Section):
 
 
 class TrainParams(_Section):
-    min_support: PositiveShare = 0.005
-    min_confidence: PositiveShare = 0.3
-    max_len: int = Field(3, ge=2, description="most items in a rule, antecedent plus consequent")
+    min_support: PositiveShare = Field(
+        0.005, description="an itemset is frequent in at least ceil(min_support x baskets) "
+        "baskets")
+    min_confidence: PositiveShare = Field(0.3, description="least confidence of a rule")
+    max_len: int | None = Field(
+        3, ge=2, description="most items in a rule, antecedent plus consequent; null: no limit")
+    max_basket_items: int | None = Field(
+        100, ge=2, description="baskets with more distinct items are left out of mining (they "
+        "stay in evaluation and drift-check, and are counted in metrics/train.json); null: "
+        "mine every basket")
+    max_itemsets: int = Field(
+        1_000_000, ge=1, le=100_000_000, description="mining stops with a message, before it "
+        "starts where an estimate allows, when it would find more frequent itemsets")
     # How to mine, not what: every engine gives identical itemsets and rules.
     engine: Literal["auto", "mlxtend", "pyfim", "spark"] = "auto"
     spark: SparkParams = Field(default_factory=SparkParams)
 
     #: Keys that choose how the model is computed and never change it: kept out of the model
     #: card, so that the card (a DVC output) is identical whichever engine ran.
-    EXECUTION_KEYS: ClassVar[frozenset[str]] = frozenset({"engine", "spark"})
+    #: ``max_itemsets`` is a guard: it decides whether mining runs, never what it finds.
+    EXECUTION_KEYS: ClassVar[frozenset[str]] = frozenset({"engine", "spark", "max_itemsets"})
 
     def model_settings(self) -> dict:
         """The keys that determine the model (everything but ``EXECUTION_KEYS``)."""
@@ -427,13 +462,66 @@ def parse_params(raw: object, source: str = str(PARAMS_FILE)) -> Params:
         ) from None
 
 
+#: ``params.yaml`` is a few kilobytes: more than this is not a settings file.
+MAX_PARAMS_BYTES = 1_000_000
+#: YAML aliases (``*name``) allowed; the shipped file has none, a bomb has hundreds.
+MAX_ALIASES = 50
+#: Nesting of mappings and lists; the shipped file nests five deep.
+MAX_DEPTH = 20
+
+
+def read_params_text(path: Path) -> str:
+    """The text of ``path`` (``params.yaml``), refused with a ``ConfigError`` when it is not a
+    regular file or larger than ``MAX_PARAMS_BYTES``: nothing is read past the limit."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found: run from the repository root") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path} is not a regular file: it must be the YAML settings file")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_PARAMS_BYTES + 1)
+    if len(data) > MAX_PARAMS_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_PARAMS_BYTES:,} bytes: a settings file "
+                          "is a few kilobytes; restore it from git (git checkout -- params.yaml)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+                          ) from None
+
+
+def check_yaml_shape(text: str, source: str) -> None:
+    """Raise ``ConfigError`` when ``text`` has more than ``MAX_ALIASES`` aliases or nests
+    deeper than ``MAX_DEPTH``. Reads the YAML event stream, which never expands an alias, so
+    a billion-laughs document is refused in milliseconds."""
+    aliases = depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise ConfigError(
+                        f"{source} uses more than {MAX_ALIASES} YAML aliases (*name): a "
+                        "settings file needs none, and expanding them can exhaust memory "
+                        "(a YAML bomb); write the values out")
+            elif isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ConfigError(f"{source} nests deeper than {MAX_DEPTH} levels: a "
+                                      "settings file nests a few; restore it from git")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source} is not valid YAML: {' '.join(str(exc).split())}"
+                          ) from None
+
+
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
     """Read and validate ``params.yaml``."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path} not found: run from the repository root") from None
+    text = read_params_text(path)  # size-limited, a regular file
+    check_yaml_shape(text, str(path))  # no YAML bomb reaches the parser below
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -103,6 +103,82 @@ def mine(matrix: sparse.csr_matrix, threshold: int, max_len: int | None, engine:
     return itemsets, counts
 
 
+def maximal_itemset_sizes(matrix: sparse.csr_matrix, threshold: int) -> np.ndarray:
+    """The sizes of the maximal frequent itemsets of ``matrix``'s rows (those held by at least
+    ``threshold`` rows with no frequent superset), with no length limit.
+
+    Every frequent itemset is a subset of a maximal one, so these sizes bound how many
+    frequent itemsets there are; finding them prunes what makes full mining explode (a
+    frequent set of 40 items is one maximal set, not 2^40 itemsets). pyfim's FP-growth when
+    installed, else mlxtend's FPMax.
+    """
+    if installed("pyfim"):
+        import fim
+
+        transactions = _row_lists(matrix)
+        transactions.append([])  # as in _mine_pyfim: no item in every transaction
+        found = fim.fpgrowth(transactions, target="m", supp=-threshold, zmin=1, report="a")
+        return np.fromiter((len(items) for items, _ in found), dtype=np.int64,
+                           count=len(found))
+    from mlxtend.frequent_patterns.fpcommon import FPTree
+    from mlxtend.frequent_patterns.fpmax import MFITree, fpmax_step
+
+    n_items = matrix.shape[1]
+    item_counts = np.bincount(matrix.indices, minlength=n_items)
+    by_count = np.argsort(-item_counts, kind="stable")
+    relabel = np.empty(n_items, dtype=np.int64)
+    relabel[by_count] = np.arange(n_items)
+    ranked = sparse.csr_matrix((matrix.data, relabel[matrix.indices], matrix.indptr),
+                               shape=matrix.shape)
+    ranked.sort_indices()
+    rank = {item: n_items - 1 - item for item in range(n_items)}
+    tree = FPTree(rank)
+    for row, multiplicity in Counter(map(tuple, _row_lists(ranked))).items():
+        tree.insert_itemset(list(row), multiplicity)
+    sizes = [len(items) for _, items in fpmax_step(tree, threshold, MFITree(rank), None,
+                                                   None, 0)]
+    return np.asarray(sizes, dtype=np.int64)
+
+
+def count_itemsets(matrix: sparse.csr_matrix, threshold: int, max_len: int, cap: int) -> int:
+    """How many itemsets of at most ``max_len`` items are held by at least ``threshold`` of
+    ``matrix``'s rows, without keeping them: pyfim's pattern spectrum (counts per size, in C)
+    when installed, else mlxtend's FP-growth counted as it streams and stopped past ``cap``.
+    Memory stays that of the FP-tree whatever the count."""
+    if installed("pyfim"):
+        import fim
+
+        transactions = _row_lists(matrix)
+        transactions.append([])  # as in _mine_pyfim
+        spectrum = fim.fpgrowth(transactions, target="s", supp=-threshold, zmin=1,
+                                zmax=max_len, report="#")
+        return int(sum(spectrum.values()))
+    from mlxtend.frequent_patterns.fpgrowth import fpg_step
+
+    n_items = matrix.shape[1]
+    tree = _mlxtend_tree(matrix)
+    return sum(1 for _ in itertools.islice(fpg_step(tree, threshold, None, max_len, 0),
+                                           cap + 1)) if n_items else 0
+
+
+def _mlxtend_tree(matrix: sparse.csr_matrix):
+    """mlxtend's FP-tree of ``matrix``'s rows, items relabelled by falling count."""
+    from mlxtend.frequent_patterns.fpcommon import FPTree
+
+    n_items = matrix.shape[1]
+    item_counts = np.bincount(matrix.indices, minlength=n_items)
+    by_count = np.argsort(-item_counts, kind="stable")
+    relabel = np.empty(n_items, dtype=np.int64)
+    relabel[by_count] = np.arange(n_items)
+    ranked = sparse.csr_matrix((matrix.data, relabel[matrix.indices], matrix.indptr),
+                               shape=matrix.shape)
+    ranked.sort_indices()
+    tree = FPTree({item: n_items - 1 - item for item in range(n_items)})
+    for row, multiplicity in Counter(map(tuple, _row_lists(ranked))).items():
+        tree.insert_itemset(list(row), multiplicity)
+    return tree
+
+
 def _row_lists(matrix: sparse.csr_matrix) -> list[list[int]]:
     indices, indptr = matrix.indices.tolist(), matrix.indptr.tolist()
     return [indices[a:b] for a, b in itertools.pairwise(indptr)]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from panier import engines
 from panier.baskets import Baskets
+from panier.errors import ConfigError
 
 ITEMSET_COLUMNS = ["itemset", "size", "count", "support"]
 RULE_COLUMNS = [
@@ -31,16 +32,104 @@ def min_count(min_support: float, n_baskets: int) -> int:
     return max(1, math.ceil(Fraction(str(min_support)) * n_baskets))
 
 
+def _sum_combinations(n: int, largest: int, cap: int) -> int:
+    """``C(n, 1) + ... + C(n, largest)``, or a number above ``cap`` as soon as it passes it."""
+    total = 0
+    for k in range(1, min(n, largest) + 1):
+        total += math.comb(n, k)
+        if total > cap:
+            return total
+    return total
+
+
+def itemset_bound(sizes: np.ndarray, n_frequent: int, threshold: int, max_len: int | None,
+                  cap: int) -> tuple[int, int]:
+    """A cheap upper bound on the number of frequent itemsets, from item supports alone.
+
+    ``sizes`` holds, per basket, its number of frequent items (items held by at least
+    ``threshold`` baskets; there are ``n_frequent``). Returns ``(longest, bound)``:
+    ``longest`` is the most items a frequent itemset can have (the ``threshold``-th largest
+    basket, capped by ``max_len``), ``bound`` the least of two upper bounds on the count of
+    frequent itemsets of at most ``longest`` items: every such subset of the frequent items,
+    and the basket-itemset incidences divided by ``threshold`` (each frequent itemset of two
+    or more items lies in at least ``threshold`` baskets). Sums stop once past ``cap``.
+    Costs one sort of the basket sizes, whatever the data.
+    """
+    if n_frequent == 0 or len(sizes) < threshold:
+        return 0, 0
+    longest = int(np.sort(sizes)[::-1][threshold - 1])
+    if max_len is not None:
+        longest = min(longest, max_len)
+    subsets = _sum_combinations(n_frequent, longest, cap)
+    incidences = 0
+    values, multiplicity = np.unique(sizes[sizes >= 2], return_counts=True)
+    for size, times in zip(values.tolist(), multiplicity.tolist()):
+        incidences += times * (_sum_combinations(size, longest, cap * threshold) - size)
+        if incidences // threshold > cap:
+            break
+    return longest, min(subsets, n_frequent + incidences // threshold)
+
+
+class MiningTooLarge(ConfigError):
+    """Mining would find more frequent itemsets than ``train.max_itemsets``."""
+
+
+def _too_large(what: str, n_baskets: int, threshold: int, min_support: float,
+               max_len: int | None, max_itemsets: int) -> MiningTooLarge:
+    length = ("set train.max_len (now null: no limit; 3 is usual)" if max_len is None
+              else f"lower train.max_len ({max_len})")
+    return MiningTooLarge(
+        f"train: mining would find {what}, more than train.max_itemsets ({max_itemsets:,}): "
+        f"at train.min_support {min_support:g} an itemset needs only {threshold:,} of "
+        f"{n_baskets:,} baskets. Raise train.min_support, or {length}; or raise "
+        "train.max_itemsets if the machine can hold that many.")
+
+
+def guard_mining(matrix: Any, n_baskets: int, threshold: int, min_support: float,
+                 max_len: int | None, max_itemsets: int) -> None:
+    """Raise ``MiningTooLarge`` (naming ``train.min_support`` and ``train.max_len``) when
+    mining ``matrix`` (baskets x frequent items, CSR) would find more than ``max_itemsets``
+    frequent itemsets; return when it will find at most that many, or when only mining
+    itself can tell (then ``frequent_itemsets`` checks the count it found).
+
+    First the cheap bound of ``itemset_bound`` (enough for the shipped data). When it is
+    inconclusive: with a ``max_len``, the itemsets are counted without being kept
+    (``engines.count_itemsets``); without one, the sizes of the maximal frequent itemsets
+    are found, and a maximal set of ``m`` items alone means ``2^m - 1`` frequent itemsets.
+    """
+    sizes = np.diff(matrix.indptr)
+    _, bound = itemset_bound(sizes, matrix.shape[1], threshold, max_len, max_itemsets)
+    if bound <= max_itemsets:
+        return
+    if max_len is not None:
+        # At most max_len items: the count is polynomial, and counting is cheaper than keeping.
+        count = engines.count_itemsets(matrix, threshold, max_len, max_itemsets)
+        if count > max_itemsets:
+            raise _too_large(f"{'at least ' if count == max_itemsets + 1 else ''}"
+                             f"{count:,} frequent itemsets", n_baskets, threshold,
+                             min_support, max_len, max_itemsets)
+        return
+    maximal = engines.maximal_itemset_sizes(matrix, threshold)
+    counts = [2 ** int(m) - 1 for m in maximal]
+    if counts and max(counts) > max_itemsets:
+        biggest = int(maximal[int(np.argmax(counts))])
+        raise _too_large(
+            f"at least {max(counts):,} frequent itemsets (a set of {biggest} items is held by "
+            f"at least {threshold:,} baskets, and every part of it is frequent too)",
+            n_baskets, threshold, min_support, max_len, max_itemsets)
+
+
 def frequent_itemsets(baskets: Baskets, min_support: float, max_len: int | None = None,
-                      engine: str = "auto", spark: Mapping[str, Any] | None = None
-                      ) -> pd.DataFrame:
+                      engine: str = "auto", spark: Mapping[str, Any] | None = None,
+                      max_itemsets: int | None = None) -> pd.DataFrame:
     """All itemsets held by at least ``min_count(min_support, n)`` baskets.
 
     Returns a frame with ``itemset`` (tuple of item codes, sorted), ``size``, ``count`` and
     ``support``, ordered by size then itemset. ``engine`` (``auto``, ``mlxtend``, ``pyfim`` or
     ``spark``, with ``spark`` settings ``master`` and ``conf``) chooses how, never what: see
     ``panier.engines``. Engines see a sparse matrix restricted to frequent items, so memory
-    follows the data, not baskets x items.
+    follows the data, not baskets x items. With ``max_itemsets``, raises ``MiningTooLarge``
+    (before mining where ``guard_mining`` can tell) rather than find more itemsets.
     """
     n = baskets.n_baskets
     threshold = min_count(min_support, n)
@@ -51,7 +140,12 @@ def frequent_itemsets(baskets: Baskets, min_support: float, max_len: int | None 
             {"size": "int64", "count": "int64", "support": "float64"})
     matrix = baskets.matrix[:, keep]
     matrix = matrix[np.diff(matrix.indptr) > 0]  # baskets with no frequent item add nothing
+    if max_itemsets is not None:
+        guard_mining(matrix, n, threshold, min_support, max_len, max_itemsets)
     found, itemset_counts = engines.mine(matrix, threshold, max_len, engine, spark)
+    if max_itemsets is not None and len(found) > max_itemsets:
+        raise _too_large(f"{len(found):,} frequent itemsets", n, threshold, min_support,
+                         max_len, max_itemsets)
     # Columns are sorted item codes, so ascending ids give sorted code tuples.
     codes = baskets.items[keep].tolist()
     itemsets = [tuple(codes[i] for i in ids) for ids in found]

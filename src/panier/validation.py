@@ -98,13 +98,18 @@ FIXES: dict[str, str] = {
     "non_product": "check validate.non_product_codes and validate.non_product_pattern",
     "quantity_too_large": "raise validate.max_quantity (null: no limit)",
     "duplicate_row": "the export repeats rows: deduplicate it at the source",
-    "basket_too_large": "raise validate.max_basket_items, or check the column mapped to "
-                        "invoice_id (several invoices merged into one?)",
+    "basket_too_large": "set validate.max_basket_items: null (big invoices are then kept, and "
+                        "train.max_basket_items leaves them out of mining only), or check the "
+                        "column mapped to invoice_id (several invoices merged into one?)",
 }
 
 # What the canonical nanosecond timestamps can hold: earlier rows are too old, later ones future.
 EARLIEST = pd.Timestamp("1678-01-01")
 LATEST = pd.Timestamp("2262-01-01")
+
+#: Invoices with more distinct items are counted in the report (they are kept unless
+#: validate.max_basket_items says otherwise): the size the retail-export docs discuss.
+BIG_BASKET_ITEMS = 100
 
 REASON_COLUMN = "reason"
 ROW_COLUMN = "source_row"
@@ -442,10 +447,14 @@ def validate_line_items(
     # Basket outliers are judged on rows that survive every other check.
     ok = reason == _NO_REASON
     sizes = distinct_items_per_invoice(parsed.loc[ok, S.INVOICE], parsed.loc[ok, S.ITEM])
-    too_large = sizes.index[sizes > params.max_basket_items]
+    limit = params.max_basket_items
+    too_large = sizes.index[sizes > limit] if limit is not None else sizes.index[:0]
     if len(too_large):
         reason[ok & parsed[S.INVOICE].isin(too_large).to_numpy()] = _RANK["basket_too_large"]
-    sizes = sizes[sizes <= params.max_basket_items]  # the clean baskets
+        sizes = sizes[sizes <= limit]  # the clean baskets
+    # Big invoices (wholesale orders) are kept, and counted: train leaves those over
+    # train.max_basket_items out of mining only (docs/concepts/big-invoices.md).
+    big = sizes[sizes > BIG_BASKET_ITEMS]
 
     codes = np.array([*REASONS, ""], dtype=object)[reason]
     is_clean = codes == ""
@@ -468,6 +477,9 @@ def validate_line_items(
         "invoices_clean": len(invoices),
         "invoices_multi_item": int((sizes >= 2).sum()),
         "invoices_too_large": len(too_large),
+        "invoices_over_100_items": len(big),
+        "clean_rows_in_invoices_over_100_items": int(
+            clean[S.INVOICE].isin(big.index).sum()) if len(big) else 0,
         "invoices_without_customer": int(invoices[S.CUSTOMER].isna().sum()),
         "items_clean": int(clean[S.ITEM].nunique()),
         "clean_rows_without_customer": int(clean[S.CUSTOMER].isna().sum()),
@@ -506,6 +518,13 @@ def _examples(result: ValidationResult, code: str, n: int) -> tuple[str, list[st
     return rows, table
 
 
+def rejected_summary(report: dict) -> str:
+    """The one statement of how much was rejected, used alike by the log, the Markdown report
+    and the failure message: every rejected row over every row in, whatever its limit."""
+    return (f"{report['rows_rejected']:,} of {report['rows_in']:,} rows rejected "
+            f"({report['rejected_share']:.2%})")
+
+
 def rejection_error(result: ValidationResult, params: ValidateParams | float,
                     examples: int = 3) -> str | None:
     """The message that fails the stage when too many rows are rejected, else ``None``.
@@ -525,21 +544,28 @@ def rejection_error(result: ValidationResult, params: ValidateParams | float,
     pooled = {code: n for code, n in by_reason.items() if code not in own and n}
     pooled_total = sum(pooled.values())
     if pooled_total / rows_in > params.max_rejected_share:
-        head = (f"{pooled_total:,} of {report['rows_in']:,} rows rejected "
-                f"({pooled_total / rows_in:.1%}), above validate.max_rejected_share "
-                f"({params.max_rejected_share:.1%})")
+        if pooled_total == report["rows_rejected"]:
+            head = (f"above validate.max_rejected_share ({params.max_rejected_share:.2%})")
+        else:
+            head = (f"{pooled_total:,} of them ({pooled_total / rows_in:.2%} of all rows; the "
+                    "others have their own limit in validate.max_rejected_share_by_reason) "
+                    f"count towards validate.max_rejected_share "
+                    f"({params.max_rejected_share:.2%}), above it")
         breaches.append((head, sorted(pooled, key=lambda c: (-pooled[c], _RANK[c]))[:3]))
     for code, limit in own.items():
         if by_reason.get(code, 0) / rows_in > limit:
-            head = (f"{by_reason[code]:,} of {report['rows_in']:,} rows rejected as {code} "
-                    f"({by_reason[code] / rows_in:.1%}), above "
-                    f"validate.max_rejected_share_by_reason.{code} ({limit:.1%})")
+            head = (f"{by_reason[code]:,} of them rejected as {code} "
+                    f"({by_reason[code] / rows_in:.2%} of all rows), above "
+                    f"validate.max_rejected_share_by_reason.{code} ({limit:.2%})")
             breaches.append((head, [code]))
     if not breaches:
         return None
-    lines = []
+    lines = [f"{report['source']}: {rejected_summary(report)}."]
     for head, codes in breaches:
-        lines.append(f"{report['source']}: {head}.")
+        if head.startswith("above") and len(lines) == 1:  # every rejected row counted: one line
+            lines[0] = f"{lines[0][:-1]}, {head}."
+        else:
+            lines.append(f"  {head[0].upper()}{head[1:]}.")
         for code in codes:
             rows, table = _examples(result, code, examples)
             lines.append(f"  {code}: {by_reason[code]:,} rows with {REASONS[code]}, column "
@@ -573,12 +599,17 @@ def render_markdown(result: ValidationResult, params: ValidateParams,
     report = result.report
     rows_in = max(report["rows_in"], 1)
     verdict = rejection_error(result, params) or dataset_error(result)
+    own = params.max_rejected_share_by_reason
+    applies = (f"the reasons without a limit of their own in "
+               f"validate.max_rejected_share_by_reason "
+               f"({', '.join(f'{c} {v:.2%}' for c, v in own.items())})" if own else "all of them")
     out = [
         "# Validation report", "",
         f"Source: `{report['source']}`", "",
         f"**{'FAILED' if verdict else 'passed'}**: {report['rows_in']:,} rows in = "
-        f"{report['rows_clean']:,} clean + {report['rows_rejected']:,} rejected "
-        f"({report['rejected_share']:.2%}; limit {params.max_rejected_share:.1%}).", "",
+        f"{report['rows_clean']:,} clean + {report['rows_rejected']:,} rejected: "
+        f"{rejected_summary(report)}. The limit, validate.max_rejected_share "
+        f"({params.max_rejected_share:.2%}), applies to {applies}.", "",
         "| | count |", "|---|---:|",
         f"| clean invoices | {report['invoices_clean']:,} |",
         f"| clean invoices with 2+ items | {report['invoices_multi_item']:,} |",
@@ -587,8 +618,11 @@ def render_markdown(result: ValidationResult, params: ValidateParams,
         f"{_count(report, S.CUSTOMER, 'invoices_without_customer')} |",
         f"| clean rows without description (kept) | "
         f"{_count(report, S.DESCRIPTION, 'clean_rows_without_description')} |",
-        f"| invoices over validate.max_basket_items ({params.max_basket_items}) | "
-        f"{report['invoices_too_large']:,} |", "",
+        f"| invoices over {BIG_BASKET_ITEMS} distinct items (kept; train.max_basket_items "
+        f"leaves big ones out of mining only) | {report.get('invoices_over_100_items', 0):,} |",
+        *([f"| invoices over validate.max_basket_items ({params.max_basket_items}, rejected) | "
+           f"{report['invoices_too_large']:,} |"] if params.max_basket_items is not None else []),
+        "",
     ]
     span = report["time_span"]
     if span["first"] is not None:

@@ -9,7 +9,14 @@ from panier.errors import DataError
 from panier.mapping import not_provided, resolve_mapping
 from panier.sources import describe
 from panier.stages._runner import run_stage
-from panier.validation import dataset_error, rejection_error, render_markdown, validate_line_items
+from panier.validation import (
+    BIG_BASKET_ITEMS,
+    dataset_error,
+    rejected_summary,
+    rejection_error,
+    render_markdown,
+    validate_line_items,
+)
 
 log = logging.getLogger("panier")
 
@@ -22,10 +29,11 @@ def main() -> None:
                                  not_provided=not_provided(ingest),
                                  source_columns=resolve_mapping(ingest))
     report = result.report
-    log.info("%s rows in, %s clean, %s rejected (%.2f%%); %s clean invoices (baskets), "
-             "%s of them with 2+ items", f"{report['rows_in']:,}", f"{report['rows_clean']:,}",
-             f"{report['rows_rejected']:,}", 100 * result.rejected_share,
-             f"{report['invoices_clean']:,}", f"{report['invoices_multi_item']:,}")
+    log.info("%s; %s clean; %s clean invoices (baskets), %s of them with 2+ items, %s with "
+             "over %d distinct items (kept)", rejected_summary(report),
+             f"{report['rows_clean']:,}", f"{report['invoices_clean']:,}",
+             f"{report['invoices_multi_item']:,}", f"{report['invoices_over_100_items']:,}",
+             BIG_BASKET_ITEMS)
     for code, count in report["rejected_by_reason"].items():
         if count:
             log.info("  rejected %s: %s", code, f"{count:,}")
