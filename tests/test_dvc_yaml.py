@@ -39,7 +39,6 @@ def _entries(stage: dict, key: str) -> list[str]:
 def _modules(stage: dict) -> list[str]:
     """The modules a stage's command runs: ``panier stage NAME`` is the CLI and the stage."""
     from panier.cli import STAGES as CLI_STAGES
-
     from panier.cli import TOOLS
 
     words = stage["cmd"].split()

@@ -26,7 +26,7 @@ STAGES = ["check-params", "ingest", "validate", "train", "evaluate", "drift-chec
 
 
 def readme_recipe() -> dict:
-    """The params of "Bringing your own data", step 2, exactly as docs/how-to/own-data.md shows them."""
+    """The params of "Bringing your own data", step 2, exactly as its guide shows them."""
     readme = (ROOT / "docs" / "how-to" / "own-data.md").read_text()
     after = readme.split("For the common retail export layout", 1)[1]
     block = re.search(r"```yaml\n(.*?)```", after, re.DOTALL).group(1)
