@@ -52,7 +52,8 @@ def test_a_csv_arrives_as_text_so_nothing_is_lost_before_validation(tmp_path):
     path = write(tmp_path / "export.csv", RETAIL_CSV)
     data = read_source(ingest(source="file", path=str(path)))
     frame = data.frame
-    assert list(frame.columns) == HEADER.split(",")
+    assert list(frame.columns) == [*HEADER.split(","), S.SOURCE_ROW]
+    assert frame[S.SOURCE_ROW].tolist() == [2, 3, 4, 5]  # the line each record starts on
     assert frame["StockCode"].tolist() == ["85123A", "071053", "22633", "D"]  # leading zero
     assert frame["Description"][2] == "HAND WARMER, UNION JACK"  # quoted delimiter
     assert pd.isna(frame["CustomerID"][2])  # empty field: missing
@@ -78,7 +79,7 @@ def test_a_tsv_file_is_tab_separated(tmp_path):
     path = write(tmp_path / "export.tsv", RETAIL_CSV.replace(",", "\t").replace(
         '"HAND WARMER\t UNION JACK"', "HAND WARMER, UNION JACK"))
     assert list(read_source(ingest(source="file", path=str(path))).frame.columns) == \
-        HEADER.split(",")
+        [*HEADER.split(","), S.SOURCE_ROW]
 
 
 def test_parquet_keeps_its_types(tmp_path):
@@ -274,7 +275,7 @@ def test_the_retail_export_preset_maps_the_common_layout(tmp_path):
     path = write(tmp_path / "export.csv", RETAIL_CSV)
     params = ingest(source="file", path=str(path), mapping={"preset": "retail_export"})
     lines = apply_mapping(read_source(params).frame, resolve_mapping(params), str(path))
-    assert list(lines.columns) == S.COLUMNS
+    assert list(lines.columns) == [*S.COLUMNS, S.SOURCE_ROW]
     assert lines[S.ITEM].tolist() == ["85123A", "071053", "22633", "D"]
     assert lines[S.TIMESTAMP][0] == "12/1/2010 8:26"  # parsed by validation, kept as text
 
