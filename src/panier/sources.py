@@ -85,7 +85,7 @@ def redact(location: str) -> str:
 def _too_large(name: str, size: int, params: IngestParams, what: str = "") -> DataError:
     return DataError(f"{name}{what} is {size / _MB:,.0f} MB, above ingest.max_source_mb "
                      f"({params.max_source_mb:g} MB): raise ingest.max_source_mb in params.yaml "
-                     "if the machine has the memory for it (about five times the size), or "
+                     "if the machine has the memory for it (about ten times the size), or "
                      "split the export")
 
 
@@ -258,7 +258,7 @@ def _decompress(blob: _Blob, params: IngestParams) -> tuple[bytes, str | None]:
                     f"{blob.name} ({len(blob.data) / _MB:,.1f} MB, {name}) unpacks to more than "
                     f"ingest.max_source_mb ({params.max_source_mb:g} MB); it was not unpacked "
                     "further. Raise ingest.max_source_mb in params.yaml if the machine has the "
-                    "memory for it (about five times the size), or split the export")
+                    "memory for it (about ten times the size), or split the export")
             return data, name
     return blob.data, None
 
