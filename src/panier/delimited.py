@@ -133,20 +133,21 @@ def _header(name: str, text_line: str, delimiter: str, quote_char: str) -> list[
     return names
 
 
-def read_delimited(name: str, text: str, delimiter: str = ",",
-                   quote_char: str = '"') -> Records:
+def read_delimited(name: str, text: str, delimiter: str = ",", quote_char: str = '"',
+                   utf8: bytes | None = None) -> Records:
     """Split decoded ``text`` (a header line, then records) into rows, accounting for every
-    record; see the module docstring. Raises ``DataError`` for an empty file, a header that
-    cannot be split or repeats a column name, a header with no data lines, and a single column
-    that looks split by another delimiter."""
-    buffer = np.frombuffer(text.encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
+    record; see the module docstring. ``utf8``: the same text as UTF-8 bytes when the caller
+    has them (a UTF-8 file), to save encoding it again. Raises ``DataError`` for an empty file,
+    a header that cannot be split or repeats a column name, a header with no data lines, and a
+    single column that looks split by another delimiter."""
+    raw = utf8 if utf8 is not None else text.encode("utf-8", errors="surrogatepass")
+    buffer = np.frombuffer(raw, dtype=np.uint8)
     starts, ends = _lines(buffer)
     blank = ends == starts
     content = np.flatnonzero(~blank)
     if not len(content):
         raise DataError(f"{name} is empty: expected a header line and data rows")
     first = int(content[0])
-    raw = buffer.tobytes()
     header_text = raw[starts[first]:ends[first]].decode("utf-8", errors="surrogatepass")
     names = _header(name, header_text, delimiter, quote_char)
     data_lines = content[1:]

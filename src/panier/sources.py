@@ -17,6 +17,7 @@ Every failure a user can fix raises ``DataError`` or ``ConfigError`` naming the 
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import hashlib
 import http.client
@@ -275,7 +276,10 @@ def _parse_csv(name: str, data: bytes, params: IngestParams, delimiter: str) -> 
     if not data.strip():
         raise DataError(f"{name} is empty: expected a header line and data rows")
     text = decode(name, data, params.encoding)
-    records = read_delimited(name, text, delimiter, params.csv.quote_char)
+    utf8 = None  # a UTF-8 file's bytes are the parser's input as they are
+    if codecs.lookup(params.encoding).name in ("utf-8", "utf-8-sig"):
+        utf8 = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    records = read_delimited(name, text, delimiter, params.csv.quote_char, utf8)
     malformed = records.info["malformed_records"]
     if malformed:
         log.warning("%s: %d record(s) cannot be split into the header's fields (kept as "

@@ -263,22 +263,23 @@ def _epoch_timestamps(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
     return _naive_utc(pd.to_datetime(numbers, unit=unit, errors="coerce"))
 
 
-_DAY_MONTH = r"^\s*(?P<first>\d{1,2})[/.\-](?P<second>\d{1,2})[/.\-]\d{2,4}(?:\D|$)"
+# a/b/yyyy dates whose first (or second) field is above 12: only a day can be that large.
+_ABOVE_12 = r"(?:1[3-9]|[2-9]\d)"
+_DAY_ABOVE_12 = rf"^\s*{_ABOVE_12}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}(?:\D|$)"
+_MONTH_ABOVE_12 = rf"^\s*\d{{1,2}}[/.\-]{_ABOVE_12}[/.\-]\d{{2,4}}(?:\D|$)"
 
 
 def day_first(text: pd.Series, parsing: ParsingParams) -> bool:
     """Whether dates such as ``01/02/2024`` are day first, decided from all values: a first
     field above 12 anywhere decides day first, a second field above 12 month first; when no
     value tells, ``ingest.parsing.dayfirst``. Raises ``DataError`` when values say both."""
-    fields = pc.extract_regex(_arrow(text.dropna()), _DAY_MONTH)
-    first = pc.cast(pc.struct_field(fields, "first"), pa_lib.int64())
-    second = pc.cast(pc.struct_field(fields, "second"), pa_lib.int64())
-    day = pc.greater(first, 12)
-    month = pc.greater(second, 12)
+    values = _arrow(text.dropna())
+    day = pc.match_substring_regex(values, _DAY_ABOVE_12)
+    month = pc.match_substring_regex(values, _MONTH_ABOVE_12)
     says_day, says_month = pc.any(day).as_py(), pc.any(month).as_py()
     if says_day and says_month:
-        example_day = text.dropna().iloc[pc.index(day, True).as_py()]
-        example_month = text.dropna().iloc[pc.index(month, True).as_py()]
+        example_day = values[pc.index(day, True).as_py()].as_py()
+        example_month = values[pc.index(month, True).as_py()].as_py()
         raise DataError(
             f"the timestamp column holds dates that can only be day first ({example_day!r}) "
             f"and dates that can only be month first ({example_month!r}): no one reading fits "
@@ -290,8 +291,7 @@ def day_first(text: pd.Series, parsing: ParsingParams) -> bool:
         if says_day != parsing.dayfirst:
             log.warning("timestamps: values such as %r can only be %s first; read the whole "
                         "column so (ingest.parsing.dayfirst is %s)",
-                        text.dropna().iloc[pc.index(day if says_day else month,
-                                                    True).as_py()],
+                        values[pc.index(day if says_day else month, True).as_py()].as_py(),
                         "day" if says_day else "month", str(parsing.dayfirst).lower())
         return bool(says_day)
     return parsing.dayfirst
@@ -316,7 +316,7 @@ def _timestamps_from_text(text: pd.Series, parsing: ParsingParams) -> pd.Series:
     dayfirst = day_first(text, parsing)
     # One format for the column: of those guessed from a sample of values, the one that
     # parses most of the sample. Values it does not fit are unparseable, not re-guessed.
-    candidates = {guess_datetime_format(v, dayfirst=dayfirst) for v in sample.iloc[:50]}
+    candidates = {guess_datetime_format(v, dayfirst=dayfirst) for v in sample.iloc[:20]}
     candidates.discard(None)
     if not candidates:
         return pd.Series(pd.NaT, index=text.index, dtype=_NAIVE)
