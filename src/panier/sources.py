@@ -51,6 +51,11 @@ log = logging.getLogger(__name__)
 _COMPRESSIONS = {b"\x1f\x8b": ("gzip", lambda f: gzip.GzipFile(fileobj=f)),
                  b"BZh": ("bzip2", bz2.BZ2File), b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile)}
 _MB = 1 << 20
+_READ_ERRORS = (pa.ArrowException, UnicodeError, ValueError, OSError, EOFError, zlib.error,
+                lzma.LZMAError, http.client.HTTPException)
+_READ_LIBRARIES = {"pyarrow", "botocore", "aiobotocore", "s3fs", "fsspec", "aiohttp",
+                   "urllib3", "sqlalchemy", "psycopg", "psycopg2", "pymysql", "sqlite3",
+                   "dvc", "dvc_objects", "dvc_s3", "dvc_data"}
 _SKIPPED_IN_FOLDERS = re.compile(r"^(\.|readme)|\.(dvc|md)$", re.IGNORECASE)
 
 
@@ -556,11 +561,16 @@ def read_source(params: IngestParams) -> SourceData:
                         f"ingest.max_source_mb ({params.max_source_mb:g} MB) so that such a "
                         "source stops early, give the machine more memory, or split the "
                         "export") from None
-    except (pa.ArrowException, UnicodeError, ValueError, OSError, EOFError, zlib.error,
-            lzma.LZMAError, http.client.HTTPException) as exc:
-        detail = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+    except Exception as exc:
+        # The readers' own libraries (Arrow, codecs, compression, HTTP, S3 clients, SQL
+        # drivers) fail in many ways: each is a source that cannot be read, said in one line.
+        library = type(exc).__module__.split(".")[0]
+        if not isinstance(exc, _READ_ERRORS) and library not in _READ_LIBRARIES:
+            raise
+        detail = (str(exc).splitlines() or [""])[0][:200] or type(exc).__name__
         raise DataError(f"{shown} cannot be read ({type(exc).__name__}: {detail}). Check "
-                        "ingest.format, ingest.encoding and ingest.csv in params.yaml") from None
+                        "ingest.path, ingest.format, ingest.encoding and ingest.csv in "
+                        "params.yaml, and that the source is complete") from None
     frame = _named_columns(frame)
     info.update({"rows": len(frame),
                  "columns": [c for c in frame.columns
