@@ -254,18 +254,24 @@ def _decompress(blob: _Blob, params: IngestParams) -> tuple[bytes, str | None]:
         if blob.data.startswith(magic):
             limit = _limit(params)
             try:
+                chunks, size = [], 0
                 with opener(io.BytesIO(blob.data)) as stream:
-                    data = stream.read(limit + 1)
+                    while size <= limit:  # in pieces: read(limit) would reserve the limit
+                        chunk = stream.read(1 << 24)
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                        size += len(chunk)
             except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
                 raise DataError(f"{blob.name} looks {name}-compressed but cannot be "
                                 f"decompressed ({exc}): the file is truncated or corrupt") from None
-            if len(data) > limit:
+            if size > limit:
                 raise DataError(
                     f"{blob.name} ({len(blob.data) / _MB:,.1f} MB, {name}) unpacks to more than "
                     f"ingest.max_source_mb ({params.max_source_mb:g} MB); it was not unpacked "
                     "further. Raise ingest.max_source_mb in params.yaml if the machine has the "
                     "memory for it (about ten times the size), or split the export")
-            return data, name
+            return b"".join(chunks), name
     return blob.data, None
 
 
