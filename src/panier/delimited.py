@@ -15,9 +15,10 @@ quote costs one row, never the rest of the file.
 
 Two readers, one answer. The fast one is pyarrow's vectorised parser, used when the newline
 scan shows every line holding an even number of quote characters (no record can span lines),
-and cross-checked: its row count must equal the count of non-blank lines, and it must find no
-row of the wrong width. Anything else (an odd quote, a ragged row, a lone carriage return, a
-field larger than pyarrow's block) goes to the strict reader, record by record.
+and cross-checked: its rows plus the rows of the wrong width it reports must equal the count
+of non-blank lines, and each row of the wrong width must be found, by its text, on a line of
+its own. Anything else (an odd quote, a lone carriage return, a field larger than pyarrow's
+block) goes to the strict reader, record by record.
 """
 
 from __future__ import annotations
@@ -157,9 +158,8 @@ def read_delimited(name: str, text: str, delimiter: str = ",", quote_char: str =
     info = {"lines": len(starts), "blank_lines": int(blank.sum())}
     frame = None
     if _fast_path_possible(buffer, starts, ends, quote_char) and first == 0:
-        frame = _arrow_rows(raw, names, delimiter, quote_char, expected=len(data_lines))
+        frame = _arrow_rows(raw, names, delimiter, quote_char, data_lines, starts, ends)
         if frame is not None:
-            frame[S.SOURCE_ROW] = data_lines.astype(np.int64) + 1
             info["reader"] = "pyarrow"
     if frame is None:
         frame = _strict_rows(name, text, names, delimiter, quote_char, first)
@@ -187,13 +187,15 @@ def _fast_path_possible(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray
 
 
 def _arrow_rows(raw: bytes, names: list[str], delimiter: str, quote_char: str,
-                expected: int) -> pd.DataFrame | None:
-    """pyarrow's parse, or None when it does not give exactly one row per non-blank line
-    (a row of the wrong width, lines merged, a field larger than its block)."""
-    wrong_width = []
+                data_lines: np.ndarray, starts: np.ndarray,
+                ends: np.ndarray) -> pd.DataFrame | None:
+    """pyarrow's parse of a file whose records are its lines, each row with its line number;
+    or None when the rows do not match the lines one to one (lines merged, a field larger
+    than pyarrow's block). A row of the wrong width is found on its line by its text."""
+    wrong_width: list[bytes] = []
 
     def note(row) -> str:
-        wrong_width.append(row)
+        wrong_width.append(row.text.encode("utf-8", errors="surrogatepass"))
         return "skip"
 
     read = pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True,
@@ -208,9 +210,46 @@ def _arrow_rows(raw: bytes, names: list[str], delimiter: str, quote_char: str,
                                convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if wrong_width or table.num_rows != expected:
+    if table.num_rows + len(wrong_width) != len(data_lines):
         return None
-    return table.to_pandas()
+    bad_lines = _lines_holding(raw, wrong_width, data_lines, starts, ends)
+    if bad_lines is None:
+        return None
+    frame = table.to_pandas()
+    good = np.setdiff1d(data_lines, bad_lines, assume_unique=True)
+    frame[S.SOURCE_ROW] = good.astype(np.int64) + 1
+    if len(bad_lines):
+        bad = pd.DataFrame({n: pd.Series([None] * len(bad_lines), dtype=frame[n].dtype)
+                            for n in names})
+        bad[S.SOURCE_ROW] = bad_lines.astype(np.int64) + 1
+        bad[S.MALFORMED] = pd.array([raw[starts[i]:ends[i]].decode("utf-8", "surrogatepass")
+                                     for i in bad_lines], dtype="str")
+        frame[S.MALFORMED] = pd.array([None] * len(frame), dtype="str")
+        frame = pd.concat([frame, bad], ignore_index=True)
+        frame = frame.sort_values(S.SOURCE_ROW, kind="stable").reset_index(drop=True)
+    return frame
+
+
+def _lines_holding(raw: bytes, texts: list[bytes], data_lines: np.ndarray, starts: np.ndarray,
+                   ends: np.ndarray) -> np.ndarray | None:
+    """The data lines whose text is each of ``texts`` (in file order; equal texts on equal
+    lines taken in turn); None when a text is not found on a line of its own."""
+    if not texts:
+        return np.zeros(0, dtype=np.int64)
+    if len(texts) > 1000:  # many: the strict reader, which notes lines as it goes, is faster
+        return None
+    lengths = ends[data_lines] - starts[data_lines]
+    found: list[int] = []
+    used: set[int] = set()
+    for text in texts:
+        candidates = data_lines[lengths == len(text)]
+        match = next((int(i) for i in candidates
+                      if int(i) not in used and raw[starts[i]:ends[i]] == text), None)
+        if match is None:
+            return None
+        used.add(match)
+        found.append(match)
+    return np.sort(np.asarray(found, dtype=np.int64))
 
 
 def _field_limit() -> None:
