@@ -23,7 +23,7 @@ import pytest
 
 from panier import schema as S
 from panier.config import IngestParams, ValidateParams, parse_params
-from panier.delimited import read_delimited
+from panier.delimited import _strict_rows, read_delimited
 from panier.errors import DataError
 from panier.mapping import apply_mapping, resolve_mapping
 from panier.sources import read_source
@@ -312,14 +312,15 @@ def test_both_readers_give_the_same_rows_and_lines(ragged):
         rows[41] = rows[7]  # the same broken text twice: each on its own line
     text = "\n".join([HEADER, *rows]) + "\n"
     fast = read_delimited("e.csv", text)
-    strict = read_delimited("e.csv", text + '1,"a\n')  # an odd quote: the strict reader
-    assert fast.info["reader"] == "pyarrow" and strict.info["reader"] == "strict csv"
-    expected = strict.frame.head(50)
-    if not ragged:
-        expected = expected.drop(columns=S.MALFORMED)
-    else:
+    mixed = read_delimited("e.csv", text + '1,"a\n')  # an odd quote on the last line
+    strict = _strict_rows("e.csv", text, HEADER.split(","), ",", '"', 0)
+    assert fast.info["reader"] == "pyarrow" and mixed.info["reader"].startswith("pyarrow, ")
+    assert mixed.frame[S.SOURCE_ROW].iloc[-1] == 52 and mixed.info["malformed_records"] \
+        == 1 + 3 * ragged
+    if ragged:
         assert fast.frame.dropna(subset=[S.MALFORMED])[S.SOURCE_ROW].tolist() == [9, 32, 43]
-    pd.testing.assert_frame_equal(fast.frame, expected)
+    pd.testing.assert_frame_equal(fast.frame, strict)
+    pd.testing.assert_frame_equal(mixed.frame.head(50)[list(strict.columns)], strict)
 
 
 # --- 6. hangs -----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from panier import schema as S
 from panier.config import ValidateParams, parse_params
+from panier.delimited import _strict_rows, read_delimited
 from panier.errors import DataError
 from panier.mapping import apply_mapping, resolve_mapping
 from panier.sources import read_source
@@ -215,6 +216,13 @@ def check(export: Export) -> None:
         sorted(records)
     bad = result.rejected[result.rejected[REASON_COLUMN] == "malformed_row"]
     assert sorted(bad[S.SOURCE_ROW]) == sorted(r.line for r in records.values() if r.malformed)
+
+    # The reader used (pyarrow, or pyarrow with the strict reader on lines of odd quote
+    # count) gives exactly what the strict reader alone gives.
+    text = export.data.decode(export.encoding)
+    chosen = read_delimited("export.csv", text, export.delimiter).frame
+    pd.testing.assert_frame_equal(chosen, _strict_rows("export.csv", text, HEADER,
+                                                       export.delimiter, '"', 0))
 
     # Nothing in the clean table differs from what the source says.
     for row in result.clean.itertuples(index=False):

@@ -157,10 +157,13 @@ def read_delimited(name: str, text: str, delimiter: str = ",", quote_char: str =
 
     info = {"lines": len(starts), "blank_lines": int(blank.sum())}
     frame = None
-    if _fast_path_possible(buffer, starts, ends, quote_char) and first == 0:
-        frame = _arrow_rows(raw, names, delimiter, quote_char, data_lines, starts, ends)
-        if frame is not None:
-            info["reader"] = "pyarrow"
+    odd = _odd_lines(buffer, starts, ends, quote_char) if first == 0 else None
+    if odd is not None and not len(odd):
+        frame = _arrow_rows(raw, raw, names, delimiter, quote_char, data_lines, starts, ends)
+        info["reader"] = "pyarrow"
+    elif odd is not None and len(odd) <= max(100, len(data_lines) // 20):
+        frame = _mixed_rows(text, raw, names, delimiter, quote_char, odd, ~blank, starts, ends)
+        info["reader"] = "pyarrow, strict csv from each line with an odd quote count"
     if frame is None:
         frame = _strict_rows(name, text, names, delimiter, quote_char, first)
         info["reader"] = "strict csv"
@@ -170,28 +173,86 @@ def read_delimited(name: str, text: str, delimiter: str = ",", quote_char: str =
     return Records(frame, info)
 
 
-def _fast_path_possible(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                        quote_char: str) -> bool:
-    """True when no record can span lines: every line holds an even number of quote
-    characters, and no carriage return ends a line on its own."""
+def _odd_lines(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+               quote_char: str) -> np.ndarray | None:
+    """Lines holding an odd number of quote characters: only there can a record span lines.
+    None when a carriage return stands alone (the readers would number lines differently)."""
     carriage = np.flatnonzero(buffer == 13)
     if len(carriage) and not np.isin(carriage, ends).all():
-        return False  # a lone or embedded \r: the strict reader decides
-    quotes = np.flatnonzero(buffer == ord(quote_char)) if ord(quote_char) < 128 else None
-    if quotes is None:
-        return False
+        return None
+    if ord(quote_char) >= 128:
+        return None
+    quotes = np.flatnonzero(buffer == ord(quote_char))
     if not len(quotes):
-        return True
+        return np.zeros(0, dtype=np.int64)
     per_line = np.searchsorted(quotes, ends) - np.searchsorted(quotes, starts)
-    return not (per_line % 2).any()
+    return np.flatnonzero(per_line % 2)
 
 
-def _arrow_rows(raw: bytes, names: list[str], delimiter: str, quote_char: str,
+def _mixed_rows(text: str, raw: bytes, names: list[str], delimiter: str, quote_char: str,
+                odd: np.ndarray, is_data: np.ndarray, starts: np.ndarray,
+                ends: np.ndarray) -> pd.DataFrame | None:
+    """A file with a few lines of odd quote count: the strict reader reads one record from
+    each (a quoted field with newlines, or a stray quote that costs its own line), pyarrow
+    the runs of lines between them. None when pyarrow's rows do not match its lines."""
+    lines = io.StringIO(text, newline="").readlines()
+    total = len(starts)
+    if len(lines) != total:
+        return None
+    _field_limit()
+    width = len(names)
+    rows: list[list[str]] = []
+    row_lines: list[int] = []
+    malformed: list[tuple[int, str]] = []
+    runs: list[tuple[int, int]] = []
+    position = 1  # the header is line 0
+    while position < total:
+        k = int(np.searchsorted(odd, position))
+        start = int(odd[k]) if k < len(odd) else total
+        if start > position:
+            runs.append((position, start))
+        if start >= total:
+            break
+        reader = csv.reader((lines[j] for j in range(start, total)), delimiter=delimiter,
+                            quotechar=quote_char, strict=True)
+        try:
+            record, span = next(reader), reader.line_num
+        except (csv.Error, StopIteration):
+            record, span = None, 1
+        if record is not None and len(record) == width:
+            rows.append(record)
+            row_lines.append(start + 1)
+            position = start + span
+        else:  # a stray quote: this line alone is malformed, the next is read afresh
+            malformed.append((start + 1, lines[start].rstrip("\r\n")))
+            position = start + 1
+    strict = _frame(names, rows, row_lines, malformed)
+    if not runs:
+        return strict
+    pieces = [raw[starts[0]:starts[1]]]
+    pieces += [raw[starts[a]:starts[b]] if b < total else raw[starts[a]:] for a, b in runs]
+    run_lines = np.concatenate([np.arange(a, b) for a, b in runs])
+    fast = _arrow_rows(b"".join(pieces), raw, names, delimiter, quote_char,
+                       run_lines[is_data[run_lines]], starts, ends)
+    if fast is None:
+        return None
+    if S.MALFORMED not in fast.columns:
+        fast[S.MALFORMED] = pd.array([None] * len(fast), dtype="str")
+    if S.MALFORMED not in strict.columns:
+        strict[S.MALFORMED] = pd.array([None] * len(strict), dtype="str")
+    frame = pd.concat([fast, strict], ignore_index=True)
+    if frame[S.MALFORMED].isna().all():
+        frame = frame.drop(columns=S.MALFORMED)
+    return frame.sort_values(S.SOURCE_ROW, kind="stable").reset_index(drop=True)
+
+
+def _arrow_rows(parsed: bytes, raw: bytes, names: list[str], delimiter: str, quote_char: str,
                 data_lines: np.ndarray, starts: np.ndarray,
                 ends: np.ndarray) -> pd.DataFrame | None:
-    """pyarrow's parse of a file whose records are its lines, each row with its line number;
-    or None when the rows do not match the lines one to one (lines merged, a field larger
-    than pyarrow's block). A row of the wrong width is found on its line by its text."""
+    """pyarrow's parse of ``parsed`` (the header, then lines ``data_lines`` of ``raw`` and
+    blank ones), whose records are its lines, each row with its line number; or None when the
+    rows do not match the lines one to one (lines merged, a field larger than pyarrow's
+    block). A row of the wrong width is found on its line by its text."""
     wrong_width: list[bytes] = []
 
     def note(row) -> str:
@@ -206,7 +267,7 @@ def _arrow_rows(raw: bytes, names: list[str], delimiter: str, quote_char: str,
                                    null_values=[""], strings_can_be_null=True,
                                    quoted_strings_can_be_null=True)
     try:
-        table = pacsv.read_csv(io.BytesIO(raw), read_options=read, parse_options=parse,
+        table = pacsv.read_csv(io.BytesIO(parsed), read_options=read, parse_options=parse,
                                convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
@@ -298,7 +359,14 @@ def _strict_rows(name: str, text: str, names: list[str], delimiter: str, quote_c
         if restart is None:
             break
         position = restart
-    columns = list(zip(*rows, strict=True)) if rows else [()] * width
+    return _frame(names, rows, row_lines, malformed)
+
+
+def _frame(names: list[str], rows: list[list[str]], row_lines: list[int],
+           malformed: list[tuple[int, str]]) -> pd.DataFrame:
+    """Records read by the strict reader as a frame in line order, malformed ones with their
+    text in ``malformed_line``."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     table = pa.table({n: _text_array(values) for n, values in zip(names, columns, strict=True)})
     frame = table.to_pandas()
     frame[S.SOURCE_ROW] = np.asarray(row_lines, dtype=np.int64)
