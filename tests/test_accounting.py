@@ -255,6 +255,11 @@ def test_a_file_above_the_size_limit_is_refused_before_it_is_read(tmp_path):
         read_source(ingest(source="file", path=str(path), max_source_mb=1))
 
 
+def test_a_device_file_is_refused_without_reading_it():
+    with pytest.raises(DataError, match=r"/dev/zero is not a regular file \(a device or pipe"):
+        read_source(ingest(source="file", path="/dev/zero"))
+
+
 # --- 5. garbage accepted ------------------------------------------------------------------------
 
 

@@ -109,6 +109,9 @@ def _local_blobs(path_text: str, params: IngestParams) -> list[_Blob]:
                             "ingest.path to the file in params.yaml")
     elif path.is_file():
         files = [path]
+    elif path.exists():
+        raise DataError(f"{path} is not a regular file (a device or pipe?): set ingest.path "
+                        "to a data file or a folder of them")
     else:
         raise DataError(f"{path} not found: set ingest.path in params.yaml to an existing file "
                         "(paths are relative to the repository root)")
