@@ -177,7 +177,7 @@ CASES = [
     Case("all prices zero", {EXPORT: csv_text(every({"UnitPrice": "0"}))},
          fails=["90 of 90 rows rejected (100.00%), above validate.max_rejected_share",
                 "non_positive_price: 90 rows",
-                "column unit_price ('UnitPrice' in the source), e.g. source rows 0, 1, 2",
+                "column unit_price ('UnitPrice' in the source), e.g. source rows 2, 3, 4",
                 "fix: check the column mapped to unit_price"]),
     Case("decimal commas", {EXPORT: csv_text(every({"UnitPrice": "2,55"}), delimiter=";")},
          params=deep_update(json.loads(json.dumps(RETAIL)),

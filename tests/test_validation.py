@@ -66,6 +66,8 @@ BAD_ROWS: dict[str, list[dict]] = {
     "missing_item_code": [row(item=None), row(item="")],
     "missing_quantity": [row(quantity=None)],
     "unparseable_quantity": [row(quantity="two"), row(quantity="1.5")],
+    # would wrap to -9223372036854775808, or lose its last digit, in the canonical int64
+    "quantity_out_of_range": [row(quantity="1e30"), row(quantity="9007199254740993")],
     "missing_unit_price": [row(unit_price=None)],
     "unparseable_unit_price": [row(unit_price="£2.50"), row(unit_price="inf")],
     "cancelled_invoice": [row("C1001", quantity="-2")],
@@ -141,7 +143,8 @@ def test_the_generators_dirt_is_caught_and_the_counts_add_up():
         assert report["rejected_by_reason"][code] > 0, code
     assert report["clean_rows_without_customer"] > 0  # guests are kept, and counted
     assert list(result.clean.dtypes.astype(str)) == [
-        "str", "datetime64[ns]", "str", "str", "str", "str", "int64", "float64"]
+        "str", "datetime64[ns]", "str", "str", "str", "str", "int64", "float64", "int64"]
+    assert list(result.clean.columns) == [*S.COLUMNS, S.SOURCE_ROW]
 
 
 def test_guest_checkouts_and_missing_descriptions_are_kept_and_counted():

@@ -168,8 +168,12 @@ class ParsingParams(_Section):
 
     timestamp_format: str | None = Field(
         None, description="strftime format, e.g. '%d/%m/%Y %H:%M'; null: ISO 8601, else inferred")
-    dayfirst: bool = Field(False, description="when inferring: 01/02 is 1 February")
+    dayfirst: bool = Field(False, description="when inferring: 01/02 is 1 February (a "
+                                              "first field above 12 anywhere decides day-first)")
     decimal: Literal[".", ","] = "."
+    epoch_unit: Literal["auto", "s", "ms", "us", "ns"] = Field(
+        "auto", description="unit of integer timestamps; auto: decided from the magnitude of "
+                            "all values (seconds, milli-, micro- or nanoseconds)")
 
 
 class BasketParams(_Section):
@@ -183,7 +187,8 @@ class BasketParams(_Section):
 
 
 class HttpParams(_Section):
-    timeout_seconds: float = Field(60.0, gt=0)
+    timeout_seconds: float = Field(60.0, gt=0, description="longest wait for any one read")
+    max_seconds: float = Field(600.0, gt=0, description="longest time for the whole download")
     headers_from_env: dict[str, str] = Field(
         default_factory=dict,
         description="request header -> environment variable holding its value (tokens)")
@@ -219,6 +224,9 @@ class IngestParams(_Section):
                     "declares it as a dependency of ingest, so that DVC notices when it changes")
     format: Literal[FORMATS] = "auto"
     encoding: str = "utf-8"
+    max_source_mb: float = Field(
+        1024.0, gt=0, description="largest source read, in MB after decompression (a file, "
+                                  "download or object); larger ones stop with a message")
     mapping: MappingParams = Field(default_factory=MappingParams)
     csv: CsvParams = Field(default_factory=CsvParams)
     parsing: ParsingParams = Field(default_factory=ParsingParams)

@@ -73,7 +73,7 @@ def observe(frame: pd.DataFrame) -> dict:
     """
     columns = {}
     for column in frame.columns:
-        if column == S.MALFORMED:
+        if column == S.MALFORMED or column in S.PROVENANCE:
             continue
         values = frame[column]
         if S.DTYPES.get(column) == "str":

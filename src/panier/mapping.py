@@ -12,7 +12,9 @@ import re
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from panier import schema as S
 from panier.config import IngestParams
@@ -174,14 +176,54 @@ def apply_mapping(frame: pd.DataFrame, mapping: dict[str, str | None],
             f"{location}: {len(missing)} mapped column(s) not found:\n" + "\n".join(lines)
             + f"\nColumns present: {', '.join(present) or '(none)'}. "
             "The shipped mappings are listed in README.md (Bringing your own data).")
+    _refuse_nested(frame, mapping, location)
     out = {}
     for column in S.COLUMNS:
         source = mapping.get(column)
         out[column] = (frame[source] if source is not None
                        else pd.Series(pd.NA, index=frame.index, dtype="str"))
     used = {source for source in mapping.values() if source is not None}
+    for name in (*S.PROVENANCE, S.MALFORMED):  # where each row comes from, kept as it is
+        if name in present and name not in used:
+            out[name] = frame[name]
+            used.add(name)
     for name in present:
         if name not in used:
             # An unmapped column that happens to carry a canonical name must not shadow it.
             out[name if name not in out else f"{name} (unmapped)"] = frame[name]
     return pd.DataFrame(out, index=frame.index)
+
+
+def _nested_kind(values: pd.Series) -> str | None:
+    """``list``, ``struct`` or ``map`` when a column holds nested values (a Parquet list or
+    struct column), else None."""
+    if values.dtype != object:
+        kind = getattr(values.dtype, "pyarrow_dtype", None)
+        if kind is not None and pa.types.is_nested(kind):
+            return str(kind).split("<")[0]
+        return None
+    present = values.dropna()
+    if present.empty:
+        return None
+    first = present.iloc[0]
+    if isinstance(first, dict):
+        return "struct"
+    if isinstance(first, list | tuple | np.ndarray):
+        return "list"
+    return None
+
+
+def _refuse_nested(frame: pd.DataFrame, mapping: dict[str, str | None], location: str) -> None:
+    """Raise ``DataError`` when a mapped column holds nested values: a list such as
+    ``['85123A']`` is not an item code, and stringifying it would pass validation."""
+    for column, source in mapping.items():
+        if source is None or source not in frame.columns:
+            continue
+        kind = _nested_kind(frame[source])
+        if kind:
+            example = frame[source].dropna().iloc[0]
+            raise DataError(
+                f"{location}: column {source!r} (mapped to {column}) holds {kind} values, "
+                f"e.g. {str(example)[:60]}, not single values. Flatten it in the export (one "
+                f"line item per row, one {column} per line), or map {column} to another "
+                f"column in params.yaml (ingest.mapping.columns.{column})")

@@ -33,3 +33,12 @@ OPTIONAL: list[str] = [c for c in COLUMNS if c not in REQUIRED]
 # Not a canonical column: a reader puts here the text of a source row it could not split into
 # fields, so that validation rejects the row (reason ``malformed_row``) instead of losing it.
 MALFORMED = "malformed_line"
+
+# Not canonical columns either: where each row comes from, carried from the reader through
+# validation into the clean and rejected tables, so that accounting can be checked row by row.
+# SOURCE_ROW: for delimited text, the line on which the record starts (the header is line 1);
+# for Parquet and SQL, the 1-based row number. SOURCE_FILE: the file, when a folder holds
+# several.
+SOURCE_ROW = "source_row"
+SOURCE_FILE = "source_file"
+PROVENANCE: list[str] = [SOURCE_ROW, SOURCE_FILE]

@@ -17,15 +17,19 @@ Every failure a user can fix raises ``DataError`` or ``ConfigError`` naming the 
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import hashlib
+import http.client
 import io
 import logging
 import lzma
 import os
 import re
+import time
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit, urlunsplit
@@ -33,20 +37,25 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from panier import schema as S
 from panier.config import IngestParams
-from panier.errors import ConfigError, DataError
+from panier.delimited import decode, read_delimited
+from panier.errors import ConfigError, DataError, PanierError
 from panier.io import fingerprint
 from panier.mapping import format_of
 
 log = logging.getLogger(__name__)
 
-_COMPRESSIONS = {b"\x1f\x8b": ("gzip", gzip.decompress), b"BZh": ("bzip2", bz2.decompress),
-                 b"\xfd7zXZ\x00": ("xz", lzma.decompress)}
-_OTHER_DELIMITERS = [";", "\t", "|", ","]
+_COMPRESSIONS = {b"\x1f\x8b": ("gzip", lambda f: gzip.GzipFile(fileobj=f)),
+                 b"BZh": ("bzip2", bz2.BZ2File), b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile)}
+_MB = 1 << 20
+_READ_ERRORS = (pa.ArrowException, UnicodeError, ValueError, OSError, EOFError, zlib.error,
+                lzma.LZMAError, http.client.HTTPException)
+_READ_LIBRARIES = {"pyarrow", "botocore", "aiobotocore", "s3fs", "fsspec", "aiohttp",
+                   "urllib3", "sqlalchemy", "psycopg", "psycopg2", "pymysql", "sqlite3",
+                   "dvc", "dvc_objects", "dvc_s3", "dvc_data"}
 _SKIPPED_IN_FOLDERS = re.compile(r"^(\.|readme)|\.(dvc|md)$", re.IGNORECASE)
 
 
@@ -79,7 +88,18 @@ def redact(location: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", "")) + query
 
 
-def _local_blobs(path_text: str) -> list[_Blob]:
+def _too_large(name: str, size: int, params: IngestParams, what: str = "") -> DataError:
+    return DataError(f"{name}{what} is {size / _MB:,.0f} MB, above ingest.max_source_mb "
+                     f"({params.max_source_mb:g} MB): raise ingest.max_source_mb in params.yaml "
+                     "if the machine has the memory for it (about ten times the size), or "
+                     "split the export")
+
+
+def _limit(params: IngestParams) -> int:
+    return int(params.max_source_mb * _MB)
+
+
+def _local_blobs(path_text: str, params: IngestParams) -> list[_Blob]:
     path = Path(path_text)
     if path.is_dir():
         files = sorted(p for p in path.iterdir()
@@ -89,12 +109,21 @@ def _local_blobs(path_text: str) -> list[_Blob]:
                             "ingest.path to the file in params.yaml")
     elif path.is_file():
         files = [path]
+    elif path.exists():
+        raise DataError(f"{path} is not a regular file (a device or pipe?): set ingest.path "
+                        "to a data file or a folder of them")
     else:
         raise DataError(f"{path} not found: set ingest.path in params.yaml to an existing file "
                         "(paths are relative to the repository root)")
     blobs = []
     for file in files:
         try:
+            if not file.is_file():
+                raise DataError(f"{file} is not a regular file (a device or pipe?): set "
+                                "ingest.path to a data file or a folder of them")
+            size = file.stat().st_size
+            if size > _limit(params):
+                raise _too_large(str(file), size, params)
             blobs.append(_Blob(str(file), file.read_bytes()))
         except OSError as exc:
             raise DataError(f"{file} cannot be read: {exc.strerror}") from None
@@ -110,13 +139,38 @@ def _http_blob(url: str, params: IngestParams) -> _Blob:
         headers[header] = os.environ[variable]
     name = redact(url)
     request = urllib.request.Request(url, headers=headers)
+    limit, deadline = _limit(params), time.monotonic() + params.http.max_seconds
+    too_slow = DataError(f"{name} did not finish downloading within "
+                         f"ingest.http.max_seconds ({params.http.max_seconds:g} s): the server "
+                         "is slow or stalling; raise ingest.http.max_seconds, or copy the file "
+                         "nearer")
     try:
         with urllib.request.urlopen(request, timeout=params.http.timeout_seconds) as response:
-            return _Blob(name, response.read())
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise _too_large(name, int(declared), params)
+            chunks, size = [], 0
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise too_slow
+                sock = getattr(getattr(response.fp, "raw", None), "_sock", None)
+                if sock is not None:  # no read may outlast the whole download's deadline
+                    sock.settimeout(min(params.http.timeout_seconds, remaining))
+                chunk = response.read1(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(name, size, params, " (so far)")
+            return _Blob(name, b"".join(chunks))
     except urllib.error.HTTPError as exc:
         raise DataError(f"{name} answered HTTP {exc.code} {exc.reason}: check ingest.path and, "
                         "for a protected URL, ingest.http.headers_from_env") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
+        if time.monotonic() >= deadline:
+            raise too_slow from None
         reason = getattr(exc, "reason", exc)
         raise DataError(f"cannot reach {name}: {reason}. Check ingest.path and that the server "
                         f"is up (timeout {params.http.timeout_seconds:g} s: "
@@ -135,6 +189,9 @@ def _s3_blob(url: str, params: IngestParams) -> _Blob:
         config_kwargs={"connect_timeout": 10, "read_timeout": 60,
                        "retries": {"max_attempts": 2, "mode": "standard"}})
     try:
+        size = fs.info(url[len("s3://"):]).get("size") or 0
+        if size > _limit(params):
+            raise _too_large(url, size, params)
         return _Blob(url, fs.cat_file(url[len("s3://"):]))
     except FileNotFoundError:
         raise DataError(f"{url} does not exist{where}: check the bucket and key in "
@@ -154,7 +211,7 @@ def _s3_blob(url: str, params: IngestParams) -> _Blob:
         raise DataError(f"reading {url}{where} failed: {exc}") from None
 
 
-def _remote_blob(url: str) -> _Blob:
+def _remote_blob(url: str, params: IngestParams) -> _Blob:
     """``remote://<name>/<path>``: read through a DVC remote, with its configuration (endpoint,
     credentials in ``.dvc/config.local``), exactly as DVC reads it to check the dependency."""
     from dvc.config import RemoteNotFoundError
@@ -177,6 +234,9 @@ def _remote_blob(url: str) -> _Blob:
     fs = remote.fs
     path = fs.join(remote.path, relative)
     try:
+        size = fs.info(path).get("size") or 0
+        if size > _limit(params):
+            raise _too_large(url, size, params)
         return _Blob(url, fs.cat_file(path))
     except FileNotFoundError:
         raise DataError(f"{url} does not exist (DVC remote {name!r})") from None
@@ -190,14 +250,31 @@ def _remote_blob(url: str) -> _Blob:
 # --- what the bytes hold ----------------------------------------------------------------------
 
 
-def _decompress(blob: _Blob) -> tuple[bytes, str | None]:
-    for magic, (name, decompress) in _COMPRESSIONS.items():
+def _decompress(blob: _Blob, params: IngestParams) -> tuple[bytes, str | None]:
+    """The blob's bytes, decompressed when they start with a gzip, bzip2 or xz header; never
+    more than ``ingest.max_source_mb`` of them (a small archive can unpack to gigabytes)."""
+    for magic, (name, opener) in _COMPRESSIONS.items():
         if blob.data.startswith(magic):
+            limit = _limit(params)
             try:
-                return decompress(blob.data), name
-            except (OSError, EOFError, lzma.LZMAError) as exc:
+                chunks, size = [], 0
+                with opener(io.BytesIO(blob.data)) as stream:
+                    while size <= limit:  # in pieces: read(limit) would reserve the limit
+                        chunk = stream.read(1 << 24)
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                        size += len(chunk)
+            except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
                 raise DataError(f"{blob.name} looks {name}-compressed but cannot be "
                                 f"decompressed ({exc}): the file is truncated or corrupt") from None
+            if size > limit:
+                raise DataError(
+                    f"{blob.name} ({len(blob.data) / _MB:,.1f} MB, {name}) unpacks to more than "
+                    f"ingest.max_source_mb ({params.max_source_mb:g} MB); it was not unpacked "
+                    "further. Raise ingest.max_source_mb in params.yaml if the machine has the "
+                    "memory for it (about ten times the size), or split the export")
+            return b"".join(chunks), name
     return blob.data, None
 
 
@@ -209,95 +286,47 @@ def _format(name: str, configured: str) -> str:
     return fmt
 
 
-def _decode_error(name: str, data: bytes, encoding: str) -> DataError:
-    """Where a file stops being valid text in ``encoding``, and what to set instead."""
-    try:
-        data.decode(encoding)
-        where = ""
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        where = f" (line {line}, byte {data[exc.start:exc.start + 1]!r})"
-    return DataError(f"{name} is not valid {encoding} text{where}: set ingest.encoding to the "
-                     "file's encoding in params.yaml (often latin-1 or cp1252 for older "
-                     "exports)")
-
-
 def _parse_csv(name: str, data: bytes, params: IngestParams, delimiter: str) -> pd.DataFrame:
     if not data.strip():
         raise DataError(f"{name} is empty: expected a header line and data rows")
-    read = pacsv.ReadOptions(encoding=params.encoding, use_threads=True)
-    parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=params.csv.quote_char,
-                               invalid_row_handler=lambda row: "skip")
-    try:  # the header alone, to read every column as text
-        names = pacsv.open_csv(io.BytesIO(data), read_options=read,
-                               parse_options=parse).schema.names
-    except pa.ArrowInvalid as exc:
-        raise _csv_error(name, data, params, exc) from None
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise DataError(f"{name}: column(s) {duplicated} appear more than once in the header; "
-                        "rename them in the export so each column has one name")
-    malformed: list[str] = []
-
-    def keep_malformed(row) -> str:
-        malformed.append(row.text)
-        return "skip"
-
-    parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=params.csv.quote_char,
-                               invalid_row_handler=keep_malformed)
-    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                   null_values=[""], strings_can_be_null=True)
-    try:
-        table = pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse,
-                               convert_options=convert)
-    except pa.ArrowInvalid as exc:
-        raise _csv_error(name, data, params, exc) from None
-    if len(names) == 1:
-        for other in _OTHER_DELIMITERS:
-            if other != delimiter and other in names[0]:
-                raise DataError(
-                    f"{name} has a single column {names[0][:60]!r}: it looks "
-                    f"{other!r}-separated. Set ingest.csv.delimiter: {other!r} in params.yaml")
-    frame = table.to_pandas()
-    if table.num_rows == 0 and not malformed:
-        raise DataError(f"{name} has a header ({', '.join(names)[:120]}) but no data rows")
+    text = decode(name, data, params.encoding)
+    utf8 = None  # a UTF-8 file's bytes are the parser's input as they are
+    if codecs.lookup(params.encoding).name in ("utf-8", "utf-8-sig"):
+        utf8 = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    records = read_delimited(name, text, delimiter, params.csv.quote_char, utf8)
+    malformed = records.info["malformed_records"]
     if malformed:
-        # Kept as rows of their own, so that validation rejects them with their text.
-        log.warning("%s: %d row(s) do not have %d fields", name, len(malformed), len(names))
-        extra = pd.DataFrame({S.MALFORMED: pd.array(malformed, dtype="str")})
-        frame = pd.concat([frame, extra], ignore_index=True)
-    return frame
+        log.warning("%s: %d record(s) cannot be split into the header's fields (kept as "
+                    "malformed rows)", name, malformed)
+    return records.frame, records.info
 
 
-def _csv_error(name: str, data: bytes, params: IngestParams, exc: Exception) -> DataError:
-    text = str(exc)
-    if "UTF8" in text or "UTF-8" in text or "decode" in text.lower():
-        return _decode_error(name, data, params.encoding)
-    if "Empty CSV file" in text:
-        return DataError(f"{name} is empty: expected a header line and data rows")
-    return DataError(f"{name} cannot be read as CSV: {text.splitlines()[0]}. Check "
-                     "ingest.csv.delimiter, ingest.csv.quote_char and ingest.encoding")
-
-
-def _parse_parquet(name: str, data: bytes) -> pd.DataFrame:
+def _parse_parquet(name: str, data: bytes, params: IngestParams) -> pd.DataFrame:
     try:
-        table = pq.read_table(io.BytesIO(data))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{name} is not a readable Parquet file ({exc}); set ingest.format if "
-                        "it is another format") from None
+        file = pq.ParquetFile(io.BytesIO(data))
+        meta = file.metadata
+        unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if unpacked > _limit(params):
+            raise _too_large(name, unpacked, params, " unpacked")
+        table = file.read()
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{name} is not a readable Parquet file ({str(exc).splitlines()[0]}); "
+                        "set ingest.format if it is another format") from None
+    if table.num_rows != meta.num_rows:  # accounting from the file's own row count
+        raise DataError(f"{name}: the file says it holds {meta.num_rows:,} rows but "
+                        f"{table.num_rows:,} were read: the file is corrupt; export it again")
     if table.num_rows == 0:
         raise DataError(f"{name} holds no rows")
-    return table.to_pandas()
+    frame = table.to_pandas()
+    frame[S.SOURCE_ROW] = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return frame
 
 
 def _parse_baskets(name: str, data: bytes, params: IngestParams,
                    fimi: bool) -> tuple[pd.DataFrame, dict]:
     """One basket per line: a synthetic invoice per line (its line number), quantity 1, and
     times spread evenly over ``ingest.baskets.days`` in line order."""
-    try:
-        text = data.decode(params.encoding)
-    except UnicodeDecodeError:
-        raise _decode_error(name, data, params.encoding) from None
+    text = decode(name, data, params.encoding)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -329,6 +358,7 @@ def _parse_baskets(name: str, data: bytes, params: IngestParams,
         "timestamp": (start + offsets.astype("timedelta64[s]")).astype("datetime64[ns]"),
         "item": pd.array(items, dtype="str"),
         "quantity": np.ones(len(items), dtype=np.int64),
+        S.SOURCE_ROW: basket,
     })
     if fimi and any(b is not None for b in bad):
         frame[S.MALFORMED] = pd.array(bad, dtype="str")
@@ -337,19 +367,20 @@ def _parse_baskets(name: str, data: bytes, params: IngestParams,
 
 def _parse_blob(blob: _Blob, params: IngestParams) -> tuple[pd.DataFrame, dict]:
     fmt = _format(blob.name, params.format)
-    data, compression = _decompress(blob)
+    data, compression = _decompress(blob, params)
     if data.startswith(b"PK\x03\x04"):
         raise DataError(f"{blob.name} is a zip archive (an Excel workbook?), not {fmt}: "
                         "export the sheet as CSV, or unpack the archive")
     info = {"format": fmt, "compression": compression, "bytes": len(blob.data),
             "sha256": hashlib.sha256(blob.data).hexdigest()}
     if fmt == "parquet":
-        frame = _parse_parquet(blob.name, data)
+        frame = _parse_parquet(blob.name, data, params)
     elif fmt == "csv":
         delimiter = params.csv.delimiter
         if delimiter == "," and ".tsv" in PurePosixPath(urlsplit(blob.name).path).suffixes:
             delimiter = "\t"
-        frame = _parse_csv(blob.name, data, params, delimiter)
+        frame, counts = _parse_csv(blob.name, data, params, delimiter)
+        info.update(counts)
     else:
         frame, counts = _parse_baskets(blob.name, data, params, fimi=fmt == "fimi")
         info.update(counts)
@@ -485,46 +516,104 @@ def _named_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_axis(names, axis=1)
 
 
+def _combined(blobs: list[_Blob], frames: list[pd.DataFrame], parts: list[dict],
+              location: str) -> pd.DataFrame:
+    """The files of a folder as one table, each row with its file: only files of one format
+    and one header, so that no column is silently left empty for half the rows."""
+    formats = {p["format"] for p in parts}
+    if len(formats) > 1:
+        listing = ", ".join(f"{b.name} ({p['format']})" for b, p in zip(blobs, parts,
+                                                                         strict=True))
+        raise DataError(f"{location}/ mixes formats: {listing}. Keep one export format in the "
+                        "folder (convert the others, or move them out), or set ingest.path to "
+                        "one file")
+    first = [c for c in frames[0].columns if c not in S.PROVENANCE and c != S.MALFORMED]
+    for blob, frame in zip(blobs[1:], frames[1:], strict=True):
+        columns = [c for c in frame.columns if c not in S.PROVENANCE and c != S.MALFORMED]
+        if columns != first:
+            only_first = [c for c in first if c not in columns]
+            only_this = [c for c in columns if c not in first]
+            detail = (f"{blobs[0].name} has {only_first or 'the same names'}, {blob.name} has "
+                      f"{only_this or 'them in another order'}" if only_first or only_this
+                      else "the same columns in another order")
+            raise DataError(f"{location}/: the files' headers differ ({detail}). Export every "
+                            "file with the same columns, or put only one export in the folder "
+                            "and set ingest.path to it")
+    for blob, frame in zip(blobs, frames, strict=True):
+        frame[S.SOURCE_FILE] = PurePosixPath(blob.name).name
+    return pd.concat(frames, ignore_index=True)
+
+
+def _read(params: IngestParams, location: str) -> tuple[pd.DataFrame, dict]:
+    if params.source == "sql":
+        frame, shown = _sql_frame(params)
+        frame = _as_storable(frame)
+        frame[S.SOURCE_ROW] = np.arange(1, len(frame) + 1, dtype=np.int64)
+        return frame, {"kind": "sql", "location": shown, "query": params.sql.query,
+                       "table": params.sql.table, "sha256": fingerprint(frame)}
+    if params.source == "file":
+        blobs = _local_blobs(params.path, params)
+    elif params.source == "url":
+        blobs = [_http_blob(params.path, params)]
+    elif params.source == "remote":
+        blobs = [_remote_blob(params.path, params)]
+    else:
+        blobs = [_s3_blob(params.path, params)]
+    frames, parts = [], []
+    for blob in blobs:
+        frame, part = _parse_blob(blob, params)
+        frames.append(_named_columns(frame))
+        parts.append({"name": blob.name, **part})
+        blob.data = b""  # the bytes are parsed: free them before the next file
+    info = {"kind": params.source, "location": location}
+    if len(parts) == 1:
+        frame = frames[0]
+        info.update({k: v for k, v in parts[0].items() if k != "name"})
+    else:
+        frame = _combined(blobs, frames, parts, location)
+        info["files"] = parts
+        info["sha256"] = hashlib.sha256(
+            "".join(p["sha256"] for p in parts).encode()).hexdigest()
+    return frame, info
+
+
 def read_source(params: IngestParams) -> SourceData:
     """Read the configured non-generator source.
 
-    Returns its rows (source column names, original values) and a provenance record with a
-    content fingerprint: SHA-256 of the bytes read, or of the query result for SQL.
+    Returns its rows (source column names, original values, plus ``source_row`` and, for a
+    folder of files, ``source_file``) and a provenance record with a content fingerprint:
+    SHA-256 of the bytes read, or of the query result for SQL. Every failure reading it
+    (decoding, decompression, Arrow, HTTP, S3, SQL, memory) raises ``DataError`` or
+    ``ConfigError``: one message naming the source and the fix.
     """
     if params.source == "generator":
         raise ConfigError("read_source reads files, URLs, S3 objects and databases; the "
                           "generator is run by panier.generate")
     location = redact(params.path) if params.source != "sql" else ""
-    if params.source == "sql":
-        frame, shown = _sql_frame(params)
-        frame = _as_storable(frame)
-        info = {"kind": "sql", "location": shown,
-                "query": params.sql.query, "table": params.sql.table,
-                "sha256": fingerprint(frame)}
-    else:
-        if params.source == "file":
-            blobs = _local_blobs(params.path)
-        elif params.source == "url":
-            blobs = [_http_blob(params.path, params)]
-        elif params.source == "remote":
-            blobs = [_remote_blob(params.path)]
-        else:
-            blobs = [_s3_blob(params.path, params)]
-        frames, parts = [], []
-        for blob in blobs:
-            frame, part = _parse_blob(blob, params)
-            frames.append(_named_columns(frame))
-            parts.append({"name": blob.name, **part})
-        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        info = {"kind": params.source, "location": location}
-        if len(parts) == 1:
-            info.update({k: v for k, v in parts[0].items() if k != "name"})
-        else:
-            info["files"] = parts
-            info["sha256"] = hashlib.sha256(
-                "".join(p["sha256"] for p in parts).encode()).hexdigest()
+    shown = describe(params)
+    try:
+        frame, info = _read(params, location)
+    except PanierError:
+        raise
+    except MemoryError:
+        raise DataError(f"{shown}: ran out of memory reading the source. Lower "
+                        f"ingest.max_source_mb ({params.max_source_mb:g} MB) so that such a "
+                        "source stops early, give the machine more memory, or split the "
+                        "export") from None
+    except Exception as exc:
+        # The readers' own libraries (Arrow, codecs, compression, HTTP, S3 clients, SQL
+        # drivers) fail in many ways: each is a source that cannot be read, said in one line.
+        library = type(exc).__module__.split(".")[0]
+        if not isinstance(exc, _READ_ERRORS) and library not in _READ_LIBRARIES:
+            raise
+        detail = (str(exc).splitlines() or [""])[0][:200] or type(exc).__name__
+        raise DataError(f"{shown} cannot be read ({type(exc).__name__}: {detail}). Check "
+                        "ingest.path, ingest.format, ingest.encoding and ingest.csv in "
+                        "params.yaml, and that the source is complete") from None
     frame = _named_columns(frame)
-    info.update({"rows": len(frame), "columns": [c for c in frame.columns if c != S.MALFORMED],
+    info.update({"rows": len(frame),
+                 "columns": [c for c in frame.columns
+                             if c != S.MALFORMED and c not in S.PROVENANCE],
                  "malformed_rows": int(frame[S.MALFORMED].notna().sum())
                  if S.MALFORMED in frame.columns else 0})
     return SourceData(frame, info)

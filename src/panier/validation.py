@@ -11,6 +11,7 @@ and are coerced here, so that a rejected row keeps its original values.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,6 +28,8 @@ from panier.config import ParsingParams, ValidateParams
 from panier.errors import ConfigError, DataError
 from panier.mapping import likely_rename, params_fix
 
+log = logging.getLogger(__name__)
+
 # Reason code -> what it means, in priority order (the first that applies is the one recorded).
 REASONS: dict[str, str] = {
     "malformed_row": "row that could not be split into the source's columns",
@@ -38,6 +41,8 @@ REASONS: dict[str, str] = {
     "missing_item_code": "no item code",
     "missing_quantity": "no quantity",
     "unparseable_quantity": "quantity that is not a whole number",
+    "quantity_out_of_range": "quantity at or beyond +/-2^53, where whole numbers are no "
+                             "longer held exactly (and int64 would wrap)",
     "missing_unit_price": "no unit price",
     "unparseable_unit_price": "unit price that is not a number",
     "cancelled_invoice": "invoice id marks a cancellation",
@@ -58,6 +63,7 @@ REASON_COLUMNS: dict[str, str] = {
     "unparseable_timestamp": S.TIMESTAMP, "future_timestamp": S.TIMESTAMP,
     "too_old_timestamp": S.TIMESTAMP, "missing_item_code": S.ITEM,
     "missing_quantity": S.QUANTITY, "unparseable_quantity": S.QUANTITY,
+    "quantity_out_of_range": S.QUANTITY,
     "missing_unit_price": S.PRICE, "unparseable_unit_price": S.PRICE,
     "cancelled_invoice": S.INVOICE, "return": S.QUANTITY, "non_positive_price": S.PRICE,
     "non_product": S.ITEM, "quantity_too_large": S.QUANTITY, "duplicate_row": "(all columns)",
@@ -83,6 +89,9 @@ FIXES: dict[str, str] = {
                         "(ingest.mapping.columns.quantity)",
     "unparseable_quantity": "check the column mapped to quantity; decimal commas need "
                             "ingest.parsing.decimal: ','",
+    "quantity_out_of_range": "the column mapped to quantity holds huge numbers (an id or a "
+                             "barcode?): check ingest.mapping.columns.quantity, or repair them "
+                             "at the source",
     "missing_unit_price": "map unit_price to the price column, or to null when the source has "
                           "no prices (ingest.mapping.columns.unit_price: null)",
     "unparseable_unit_price": "check the column mapped to unit_price (currency symbols, "
@@ -110,6 +119,8 @@ LATEST = pd.Timestamp("2262-01-01")
 #: Invoices with more distinct items are counted in the report (they are kept unless
 #: validate.max_basket_items says otherwise): the size the retail-export docs discuss.
 BIG_BASKET_ITEMS = 100
+# From 2^53 on, a float64 no longer holds every whole number: such quantities are out of range.
+EXACT_INTEGER = float(2**53)
 
 REASON_COLUMN = "reason"
 ROW_COLUMN = "source_row"
@@ -139,7 +150,8 @@ def check_columns(frame: pd.DataFrame, source: str,
     with the ``params.yaml`` lines that map it.
     """
     missing = [c for c in S.REQUIRED if c not in frame.columns and c not in not_provided]
-    unexpected = [str(c) for c in frame.columns if c not in S.COLUMNS and c != S.MALFORMED]
+    unexpected = [str(c) for c in frame.columns
+                  if c not in S.COLUMNS and c != S.MALFORMED and c not in S.PROVENANCE]
     if missing:
         lines = []
         for column in missing:
@@ -211,17 +223,82 @@ def parse_timestamps(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
     """Timestamps as naive UTC ``datetime64[us]`` (microseconds reach far beyond the years
     the canonical nanosecond type can hold); what does not parse becomes missing.
 
-    Text is tried as ISO 8601 first, then in the format guessed from the first value that
-    failed, then element by element for what is left (each distinct value once).
+    One interpretation for the whole column, never a per-row fallback: text is ISO 8601, the
+    configured ``ingest.parsing.timestamp_format``, or one format inferred from all values
+    (see ``day_first``); integers are epoch times in one unit (``epoch_unit``). Raises
+    ``DataError`` naming the param to set when the values contradict each other.
     """
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
         return _naive_utc(raw)
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-        # Epoch numbers from a database: seconds, or milliseconds when they are that large.
-        numbers = pd.to_numeric(raw, errors="coerce")
-        unit = "ms" if numbers.abs().max() > 1e11 else "s"
-        return _naive_utc(pd.to_datetime(numbers, unit=unit, errors="coerce"))
+        return _epoch_timestamps(raw, parsing)
     return _timestamps_from_text(_as_text(raw), parsing)
+
+
+# Epoch numbers by magnitude: below 1e11 seconds reach the year 5138, milliseconds start in
+# 1973; each further unit is 1000 times larger.
+_EPOCH_UNITS = ["s", "ms", "us", "ns"]
+
+
+def epoch_unit(numbers: pd.Series) -> str:
+    """The unit of epoch times ``numbers`` from the magnitude of all of them (zeros aside):
+    seconds below 1e11, milliseconds below 1e14, microseconds below 1e17, else nanoseconds.
+    Raises ``DataError`` when the smallest and largest values fall in different units."""
+    magnitudes = numbers.abs()
+    magnitudes = magnitudes[magnitudes > 0].dropna()
+    if magnitudes.empty:
+        return "s"
+    low, high = np.searchsorted([1e11, 1e14, 1e17], [magnitudes.min(), magnitudes.max()],
+                                side="right")
+    if low != high:
+        raise DataError(
+            f"the timestamp column holds epoch numbers of different magnitudes "
+            f"({magnitudes.min():.0f} reads as {_EPOCH_UNITS[low]}, {magnitudes.max():.0f} as "
+            f"{_EPOCH_UNITS[high]}), so their unit cannot be told: set "
+            "ingest.parsing.epoch_unit (s, ms, us or ns) in params.yaml")
+    return _EPOCH_UNITS[low]
+
+
+def _epoch_timestamps(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
+    numbers = pd.to_numeric(raw, errors="coerce")
+    unit = parsing.epoch_unit if parsing.epoch_unit != "auto" else epoch_unit(numbers)
+    if pd.api.types.is_integer_dtype(numbers.dtype) and not numbers.isna().any():
+        numbers = numbers.astype(np.int64)  # exact: a float would round nanoseconds
+    return _naive_utc(pd.to_datetime(numbers, unit=unit, errors="coerce"))
+
+
+# a/b/yyyy dates whose first (or second) field is above 12: only a day can be that large.
+_ABOVE_12 = r"(?:1[3-9]|[2-9]\d)"
+_DAY_ABOVE_12 = rf"^\s*{_ABOVE_12}[/.\-]\d{{1,2}}[/.\-]\d{{2,4}}(?:\D|$)"
+_MONTH_ABOVE_12 = rf"^\s*\d{{1,2}}[/.\-]{_ABOVE_12}[/.\-]\d{{2,4}}(?:\D|$)"
+
+
+def day_first(text: pd.Series, parsing: ParsingParams) -> bool:
+    """Whether dates such as ``01/02/2024`` are day first, decided from all values: a first
+    field above 12 anywhere decides day first, a second field above 12 month first; when no
+    value tells, ``ingest.parsing.dayfirst``. Raises ``DataError`` when values say both."""
+    values = _arrow(text.dropna())
+    day = pc.match_substring_regex(values, _DAY_ABOVE_12)
+    month = pc.match_substring_regex(values, _MONTH_ABOVE_12)
+    says_day, says_month = pc.any(day).as_py(), pc.any(month).as_py()
+    if says_day and says_month:
+        example_day = values[pc.index(day, True).as_py()].as_py()
+        example_month = values[pc.index(month, True).as_py()].as_py()
+        raise DataError(
+            f"the timestamp column holds dates that can only be day first ({example_day!r}) "
+            f"and dates that can only be month first ({example_month!r}): no one reading fits "
+            "them all. Set ingest.parsing.timestamp_format to the format of the export (e.g. "
+            "'%d/%m/%Y %H:%M'; rows in another format are then rejected as "
+            "unparseable_timestamp), or repair the export; ingest.parsing.dayfirst cannot "
+            "decide this")
+    if says_day or says_month:
+        if says_day != parsing.dayfirst:
+            log.warning("timestamps: values such as %r can only be %s first; read the whole "
+                        "column so (ingest.parsing.dayfirst is %s)",
+                        values[pc.index(day if says_day else month, True).as_py()].as_py(),
+                        "day" if says_day else "month", str(parsing.dayfirst).lower())
+        return bool(says_day)
+    return parsing.dayfirst
 
 
 def _timestamps_from_text(text: pd.Series, parsing: ParsingParams) -> pd.Series:
@@ -232,25 +309,23 @@ def _timestamps_from_text(text: pd.Series, parsing: ParsingParams) -> pd.Series:
                          index=text.index).astype(_NAIVE)
     except pa_lib.ArrowInvalid:
         pass
-    iso = pd.to_datetime(text.dropna().head(1000), format="ISO8601", errors="coerce", utc=True)
-    if iso.notna().mean() >= 0.5:  # ISO with offsets, or mostly ISO
-        values = _naive_utc(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True))
-    else:  # another format: guess it from the first value
-        values = pd.Series(pd.NaT, index=text.index, dtype=_NAIVE)
-    failed = values.isna() & text.notna()
-    if failed.any():
-        guess = guess_datetime_format(text[failed].iloc[0], dayfirst=parsing.dayfirst)
-        if guess and failed.all():
-            values = _strptime(text, guess)
-        elif guess:
-            values = values.mask(failed, _strptime(text[failed], guess))
-        failed = values.isna() & text.notna()
-    if failed.any():  # what is left, element by element: each distinct value once
-        distinct = text[failed].unique()
-        each = _naive_utc(pd.to_datetime(pd.Series(distinct), format="mixed", errors="coerce",
-                                         dayfirst=parsing.dayfirst, utc=True))
-        values = values.mask(failed, text[failed].map(pd.Series(each.array, index=distinct)))
-    return values
+    present = text.dropna()
+    if present.empty:
+        return pd.Series(pd.NaT, index=text.index, dtype=_NAIVE)
+    sample = present.iloc[np.linspace(0, len(present) - 1, min(len(present), 1000))
+                          .astype(np.int64)]
+    iso = pd.to_datetime(sample, format="ISO8601", errors="coerce", utc=True)
+    if iso.notna().mean() >= 0.5:  # ISO with offsets, or mostly ISO: ISO for every row
+        return _naive_utc(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True))
+    dayfirst = day_first(text, parsing)
+    # One format for the column: of those guessed from a sample of values, the one that
+    # parses most of the sample. Values it does not fit are unparseable, not re-guessed.
+    candidates = {guess_datetime_format(v, dayfirst=dayfirst) for v in sample.iloc[:20]}
+    candidates.discard(None)
+    if not candidates:
+        return pd.Series(pd.NaT, index=text.index, dtype=_NAIVE)
+    best = max(sorted(candidates), key=lambda fmt: _strptime(sample, fmt).notna().sum())
+    return _strptime(text, best)
 
 
 def parse_numbers(raw: pd.Series, parsing: ParsingParams) -> pd.Series:
@@ -309,7 +384,14 @@ def _parse(frame: pd.DataFrame, parsing: ParsingParams) -> tuple[pd.DataFrame, n
             if dtype == "int64":
                 whole = numbers.notna() & (numbers == np.floor(numbers))
                 numbers = numbers.where(whole)
-            mark(numbers.isna() & present, f"unparseable_{column}")
+                mark(numbers.isna() & present, f"unparseable_{column}")
+                # Beyond 2^53 a float no longer holds every whole number, and beyond 2^63 the
+                # canonical int64 would wrap: such values are rejected, never converted.
+                out_of_range = numbers.abs() >= EXACT_INTEGER
+                mark(out_of_range, f"{column}_out_of_range")
+                numbers = numbers.mask(out_of_range, 0.0)
+            else:
+                mark(numbers.isna() & present, f"unparseable_{column}")
             values = numbers
         parsed[column] = values
     return parsed, reason
@@ -434,7 +516,15 @@ def validate_line_items(
     check_reason_limits(params)
     unexpected = check_columns(frame, source, not_provided)
     frame = frame.reset_index(drop=True)
-    parsed, reason = _parse(frame, parsing or ParsingParams())
+    # Where each row comes from: the reader's record (line) numbers, else the row's position.
+    provenance = pd.DataFrame({c: frame.pop(c) for c in S.PROVENANCE if c in frame.columns})
+    if S.SOURCE_ROW not in provenance.columns:
+        provenance.insert(0, S.SOURCE_ROW, np.arange(len(frame), dtype=np.int64))
+    try:
+        parsed, reason = _parse(frame, parsing or ParsingParams())
+    except DataError as exc:  # a column that has no one reading: name the source
+        label = column_label({"source_columns": source_columns or {}}, "missing_timestamp")
+        raise DataError(f"{source}: {str(exc).replace('the timestamp column', label)}") from None
     today = today or datetime.now().date()
 
     try:
@@ -458,11 +548,14 @@ def validate_line_items(
 
     codes = np.array([*REASONS, ""], dtype=object)[reason]
     is_clean = codes == ""
-    clean = parsed.loc[is_clean].astype(S.DTYPES).reset_index(drop=True)
+    clean = parsed.loc[is_clean].astype(S.DTYPES)
+    clean = pd.concat([clean, provenance.loc[is_clean]], axis=1).reset_index(drop=True)
     rejected = frame.loc[~is_clean].copy()
+    rejected = rejected.astype({c: "str" for c in frame.columns})
     rejected.insert(0, REASON_COLUMN, codes[~is_clean])
-    rejected.insert(1, ROW_COLUMN, np.flatnonzero(~is_clean))
-    rejected = rejected.astype({c: "str" for c in frame.columns}).reset_index(drop=True)
+    for position, column in enumerate(provenance.columns, start=1):
+        rejected.insert(position, column, provenance.loc[~is_clean, column])
+    rejected = rejected.reset_index(drop=True)
 
     by_reason = {code: int(n) for code, n in
                  zip(REASONS, np.bincount(reason, minlength=_NO_REASON + 1))}

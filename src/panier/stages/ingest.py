@@ -3,7 +3,10 @@ record of what was read (with a content fingerprint) beside it."""
 
 import logging
 
+import numpy as np
+
 from panier import io, paths
+from panier import schema as S
 from panier.config import load_params
 from panier.generate import generate_line_items
 from panier.mapping import apply_mapping, preset_name, resolve_mapping
@@ -18,8 +21,9 @@ def main() -> None:
     if params.source == "generator":
         log.info("source: generator (seed %d)", params.generator.seed)
         lines = generate_line_items(params.generator)
+        lines[S.SOURCE_ROW] = np.arange(1, len(lines) + 1, dtype=np.int64)  # row numbers
         info = {"kind": "generator", "seed": params.generator.seed,
-                "sha256": io.fingerprint(lines), "rows": len(lines)}
+                "sha256": io.fingerprint(lines.drop(columns=S.SOURCE_ROW)), "rows": len(lines)}
     else:
         log.info("source: %s %s", params.source, params.path if params.source != "sql"
                  else params.sql.table or "query")
