@@ -27,3 +27,11 @@ VALIDATION_REPORT = Path("metrics/validation.md")
 
 DRIFT_REPORT = Path("metrics/drift.md")
 DRIFT_PLOTS = Path("metrics/plots/drift")
+
+# Champion versus challenger (issue 14): which registry version is the champion (committed,
+# written by `python -m panier.gate champion`), where its files are fetched to (not in git),
+# and the gate's verdict.
+CHAMPION_POINTER = Path("data/champion.json")
+CHAMPION_DIR = Path("data/champion")
+GATE_METRICS = Path("metrics/gate.json")
+GATE_REPORT = Path("metrics/gate.md")

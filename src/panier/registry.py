@@ -131,6 +131,12 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else str(value)
 
 
+def has_versions(repo: Path) -> bool:
+    """Whether any version of the artifact is registered (a ``basket-rules@...`` tag), read
+    from git alone: a fresh clone with no tags has none."""
+    return bool(_git(repo, "tag", "--list", f"{ARTIFACT}@*").strip())
+
+
 def versions(repo: Path) -> list[dict[str, Any]]:
     """Registered versions, newest first: version, commit, author, created_at, message and
     the stages each one currently holds."""
