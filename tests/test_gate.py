@@ -205,3 +205,20 @@ def test_the_gate_stage_follows_the_recorded_champion(pipeline_repo):
     failed = run(["dvc", "repro", "-q", "--force", "--single-item", "gate"], repo, check=False)
     assert "data/champion/rules.parquet is missing" in failed.stderr
     assert "python -m panier.gate champion" in failed.stderr
+
+
+@pytest.mark.parametrize(("retrain", "passed", "scheduled", "expected", "why"), [
+    (True, True, False, True, "drift-check recommends retraining"),
+    (False, True, True, True, "scheduled retraining"),
+    (False, True, False, False, "no drift calls for retraining"),
+    (True, False, True, False, "the gate refused the challenger: worse (drift-check"),
+    (False, False, True, False, "the gate refused the challenger: worse"),
+])
+def test_a_new_model_is_proposed_only_when_it_passed_and_drift_or_the_schedule_asks(
+        retrain, passed, scheduled, expected, why):
+    from panier.gate import should_propose
+
+    gate = {"passed": passed, "reasons": ["worse"]}
+    proposed, reason = should_propose({"retrain_recommended": retrain}, gate, scheduled)
+    assert proposed is expected and why in reason
+    assert should_propose(None, None, True)[0] is False

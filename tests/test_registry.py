@@ -177,3 +177,37 @@ def test_a_commit_whose_model_is_not_in_the_remote_cannot_be_registered(
     assert_one_line_failure(result, "models/rules.parquet", "not in remote 'storage'",
                             "python -m panier.remote push")
     assert "basket-rules@v2.0.0" not in run(["git", "tag"], repo).stdout
+
+
+def test_rollback_puts_the_previous_prod_version_back_with_its_reason_in_the_tag(
+        registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    repo = tmp_path / "rollback"
+    run(["git", "clone", "-q", str(registered), str(repo)], tmp_path)
+    use_remote(repo, versioned_repo.endpoint, versioned_repo.bucket)
+    registry(repo, "promote", "v1.1.0", "prod", "-m", "stricter rules won the test")
+
+    result = registry(repo, "rollback", "-m", "hit rate fell in the shop")
+    assert "prod goes back from v1.1.0 to v1.0.0" in result.stdout
+    tag = result.stdout.split("created tag ", 1)[1].split(":", 1)[0]
+    record = tag_record(repo, tag)
+    assert record["type"] == "tag"
+    assert record["message"] == "rollback from v1.1.0 to v1.0.0: hit rate fell in the shop"
+    assert record["commit"] == run(["git", "rev-parse", "v1^{commit}"], repo).stdout.strip()
+    prod = next(line for line in registry(repo, "show").stdout.splitlines()
+                if line.startswith("prod "))
+    assert "v1.0.0" in prod and "rollback from v1.1.0" in prod
+    # Every step is in the history, newest first.
+    history = [line for line in registry(repo, "history").stdout.splitlines()
+               if "assignment prod" in line]
+    assert [("rollback" in h, "v1.0.0" in h) for h in history] == [
+        (True, True), (False, False), (False, True)]
+    # A fetch follows the stage.
+    out = tmp_path / "model"
+    registry(repo, "fetch", "--stage", "prod", "--out", str(out))
+    assert sha256(out / "rules.parquet") == versioned_repo.digests["v1"]["models/rules.parquet"]
+
+    # v1.0.0 is the only version prod held that was not rolled back from: nothing further.
+    assert_one_line_failure(registry(repo, "rollback", "-m", "again", check=False),
+                            "nothing to roll back to")
+    assert_one_line_failure(registry(repo, "rollback", "--stage", "staging", check=False),
+                            "say why with -m")

@@ -313,6 +313,26 @@ def record_champion(repo: Path, stage: str, remote: str | None = None,
     return pointer
 
 
+def should_propose(drift: dict[str, Any] | None, gate: dict[str, Any] | None,
+                   scheduled: bool) -> tuple[bool, str]:
+    """Whether the scheduled retraining proposes the new model (a pull request): the gate
+    passed, and drift-check recommends retraining or the schedule asks for a new model
+    anyway. ``drift`` and ``gate`` are ``metrics/drift.json`` and ``metrics/gate.json``.
+    Returns the answer and one sentence saying why."""
+    if not gate:
+        return False, f"no {paths.GATE_METRICS}: run the pipeline (dvc repro) first"
+    retrain = bool((drift or {}).get("retrain_recommended"))
+    if not gate.get("passed"):
+        return False, ("the gate refused the challenger: " + "; ".join(gate.get("reasons", []))
+                       + (" (drift-check recommends retraining: see the runbook)"
+                          if retrain else ""))
+    if retrain:
+        return True, "drift-check recommends retraining and the challenger passed the gate"
+    if scheduled:
+        return True, "scheduled retraining and the challenger passed the gate"
+    return False, "no drift calls for retraining and this run does not force one"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m panier.gate",
@@ -324,12 +344,23 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--stage", default=None, help="registry stage (default: gate.stage)")
     cmd.add_argument("-r", "--remote", help="DVC remote (default: core.remote)")
     cmd.add_argument("--none", action="store_true", help="record that there is no champion")
+    prop = sub.add_parser("propose", help="print propose=true|false (for $GITHUB_OUTPUT): "
+                                          "whether to open a pull request with the new model")
+    prop.add_argument("--scheduled", choices=("true", "false"), default="false",
+                      help="true: propose even without drift (the schedule says so)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     repo = Path(args.repo).resolve()
+    if args.command == "propose":
+        drift = json.loads(p.read_text()) if (p := repo / paths.DRIFT_METRICS).is_file() else None
+        gate = json.loads(p.read_text()) if (p := repo / paths.GATE_METRICS).is_file() else None
+        propose, why = should_propose(drift, gate, args.scheduled == "true")
+        print(f"propose={'true' if propose else 'false'}")
+        print(f"why={' '.join(why.split())}")
+        return 0
     try:
         stage = args.stage
         if stage is None:

@@ -12,6 +12,7 @@ Both are annotated tags: they record who made them, when and why.
     history                         every registration and assignment, newest first
     register [VERSION] [--ref REF]  register the model of a commit (default HEAD)
     promote VERSION STAGE           put a registered version in a stage (one tag)
+    rollback [--stage prod] -m WHY  put back the version the stage held before (one tag)
     fetch --stage prod --out DIR    download that version's model files into DIR
 
 Register and promote refuse a version whose model files are not all in the DVC remote
@@ -24,9 +25,11 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -240,9 +243,11 @@ def register(repo: Path, version: str | None = None, ref: str = "HEAD",
 
 def promote(repo: Path, version: str, stage: str, message: str | None = None,
             author: str | None = None, author_email: str | None = None,
-            check_remote: bool = True, remote: str | None = None, push: bool = False) -> str:
+            check_remote: bool = True, remote: str | None = None, push: bool = False,
+            again: bool = False) -> str:
     """Put registered ``version`` in ``stage``: one annotated tag naming who and why;
-    returns the tag name."""
+    returns the tag name. ``again``: also when the version was assigned to the stage before
+    (GTO refuses that unless forced; a rollback needs it)."""
     api, exceptions = _gto()
     allowed = api.get_stages(str(repo), allowed=True)
     if allowed and stage not in allowed:
@@ -251,13 +256,80 @@ def promote(repo: Path, version: str, stage: str, message: str | None = None,
     resolved = resolve(repo, version=version)
     if check_remote:
         _check_pushed(repo, version, resolved.commit, remote)
+    _after_last_tag(repo)
     try:
         tag = api.assign(str(repo), ARTIFACT, stage, version=version,
                          message=message or f"promote {ARTIFACT} {version} to {stage}",
-                         author=author, author_email=author_email, push=push)
+                         author=author, author_email=author_email, push=push, force=again)
     except exceptions.GTOException as exc:
         raise RegistryError(f"cannot promote {ARTIFACT} {version} to {stage}: {exc}") from None
     return tag.tag if hasattr(tag, "tag") else str(tag)
+
+
+def _after_last_tag(repo: Path) -> None:
+    """Wait, if need be, until the clock is past the second of the newest registry tag. GTO
+    orders the assignments of a stage by their tag's time, which git keeps to the second: a
+    promotion or rollback in the same second as the one before it would tie with it."""
+    newest = _git(repo, "for-each-ref", "--sort=-taggerdate", "--count=1",
+                  "--format=%(taggerdate:unix)", f"refs/tags/{ARTIFACT}*").strip()
+    if newest.isdigit():
+        while int(time.time()) <= int(newest):
+            time.sleep(0.05)
+
+
+ROLLBACK = re.compile(r"^rollback from (\S+) to (\S+):")
+
+
+def assignments(repo: Path, stage: str) -> list[dict[str, Any]]:
+    """Every assignment of a version to ``stage``, newest first: version, tag, message."""
+    api, exceptions = _gto()
+    try:
+        events = api.history(str(repo), ARTIFACT)
+    except exceptions.GTOException as exc:
+        raise RegistryError(f"{ARTIFACT}: {exc}") from None
+    found = [e for e in events if e["event"] == "assignment" and e.get("stage") == stage]
+
+    def number(event: dict[str, Any]) -> int:  # basket-rules#prod#7 -> 7
+        tail = str(event.get("ref") or "").rsplit("#", 1)[-1]
+        return int(tail) if tail.isdigit() else -1
+
+    return sorted(found, key=lambda e: (e["timestamp"], number(e)), reverse=True)
+
+
+def rollback_target(repo: Path, stage: str) -> tuple[str, str]:
+    """``(current, previous)``: the version in ``stage`` and the one to put back, the most
+    recent other version the stage held, skipping versions an earlier rollback moved away
+    from (so two rollbacks in a row go two steps back, not back and forth)."""
+    current = resolve(repo, stage=stage).version
+    history = assignments(repo, stage)
+    rolled_back = {current}
+    for event in history:
+        match = ROLLBACK.match((event.get("message") or "").strip())
+        if match:
+            rolled_back.add(match.group(1))
+    registered = {row["version"] for row in versions(repo)}
+    for event in history:
+        if event["version"] not in rolled_back and event["version"] in registered:
+            return current, event["version"]
+    raise RegistryError(f"'{stage}' has held no other version than {current} (after "
+                        "earlier rollbacks): nothing to roll back to; promote a version with "
+                        f"`python -m panier.registry promote VERSION {stage}`")
+
+
+def rollback(repo: Path, stage: str, reason: str, author: str | None = None,
+             author_email: str | None = None, check_remote: bool = True,
+             remote: str | None = None, push: bool = False) -> tuple[str, str, str]:
+    """Put the previous version of ``stage`` back (see ``rollback_target``): one annotated
+    tag whose message is ``rollback from CURRENT to PREVIOUS: REASON``. Returns ``(tag,
+    current, previous)``."""
+    if not reason or not reason.strip():
+        raise RegistryError("say why with -m: the reason is kept in the tag message")
+    current, previous = rollback_target(repo, stage)
+    tag = promote(repo, previous, stage,
+                  message=f"rollback from {current} to {previous}: {reason.strip()}",
+                  author=author, author_email=author_email, check_remote=check_remote,
+                  remote=remote, push=push, again=True)
+    return tag, current, previous
 
 
 # ---------------------------------------------------------------------------------------
@@ -392,6 +464,9 @@ def _parser() -> argparse.ArgumentParser:
     pro.add_argument("version")
     pro.add_argument("stage")
     who(pro)
+    rol = sub.add_parser("rollback", help="put back the version a stage held before")
+    rol.add_argument("--stage", default="prod", help="default: prod")
+    who(rol)
     fet = sub.add_parser("fetch", help="download a version's model files into a folder")
     which = fet.add_mutually_exclusive_group(required=True)
     which.add_argument("--stage")
@@ -416,6 +491,11 @@ def main(argv: list[str] | None = None) -> int:
             tag = promote(repo, args.version, args.stage, args.message, args.author,
                           args.author_email, not args.no_remote_check, args.remote, args.push)
             print(f"created tag {tag}")
+        elif args.command == "rollback":
+            tag, current, previous = rollback(
+                repo, args.stage, args.message or "", args.author, args.author_email,
+                not args.no_remote_check, args.remote, args.push)
+            print(f"created tag {tag}: {args.stage} goes back from {current} to {previous}")
         elif args.command == "fetch":
             resolved, files = fetch(repo, args.out, args.stage, args.version, args.remote)
             where = f" ({resolved.stage})" if resolved.stage else ""
