@@ -12,7 +12,7 @@ Both are annotated tags: they record who made them, when and why.
     history                         every registration and assignment, newest first
     register [VERSION] [--ref REF]  register the model of a commit (default HEAD)
     promote VERSION STAGE           put a registered version in a stage (one tag)
-    rollback [--stage prod] -m WHY  put back the version the stage held before (one tag)
+    rollback [--stage prod] -m WHY  unassign the version in the stage: the one before is back
     fetch --stage prod --out DIR    download that version's model files into DIR
 
 Register and promote refuse a version whose model files are not all in the DVC remote
@@ -25,7 +25,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -243,11 +242,9 @@ def register(repo: Path, version: str | None = None, ref: str = "HEAD",
 
 def promote(repo: Path, version: str, stage: str, message: str | None = None,
             author: str | None = None, author_email: str | None = None,
-            check_remote: bool = True, remote: str | None = None, push: bool = False,
-            again: bool = False) -> str:
+            check_remote: bool = True, remote: str | None = None, push: bool = False) -> str:
     """Put registered ``version`` in ``stage``: one annotated tag naming who and why;
-    returns the tag name. ``again``: also when the version was assigned to the stage before
-    (GTO refuses that unless forced; a rollback needs it)."""
+    returns the tag name."""
     api, exceptions = _gto()
     allowed = api.get_stages(str(repo), allowed=True)
     if allowed and stage not in allowed:
@@ -260,7 +257,7 @@ def promote(repo: Path, version: str, stage: str, message: str | None = None,
     try:
         tag = api.assign(str(repo), ARTIFACT, stage, version=version,
                          message=message or f"promote {ARTIFACT} {version} to {stage}",
-                         author=author, author_email=author_email, push=push, force=again)
+                         author=author, author_email=author_email, push=push)
     except exceptions.GTOException as exc:
         raise RegistryError(f"cannot promote {ARTIFACT} {version} to {stage}: {exc}") from None
     return tag.tag if hasattr(tag, "tag") else str(tag)
@@ -277,59 +274,59 @@ def _after_last_tag(repo: Path) -> None:
             time.sleep(0.05)
 
 
-ROLLBACK = re.compile(r"^rollback from (\S+) to (\S+):")
+def stage_versions(repo: Path, stage: str) -> list[str]:
+    """The versions assigned to ``stage`` and not unassigned since, in GTO's order of
+    precedence: the first is the one in force (GTO ranks by semantic version)."""
+    _, exceptions = _gto()
+    from gto.registry import GitRegistry
 
-
-def assignments(repo: Path, stage: str) -> list[dict[str, Any]]:
-    """Every assignment of a version to ``stage``, newest first: version, tag, message."""
-    api, exceptions = _gto()
     try:
-        events = api.history(str(repo), ARTIFACT)
+        with GitRegistry.from_url(str(repo)) as reg:
+            found = reg.which(ARTIFACT, stage, raise_if_not_found=False,
+                              assignments_per_version=-1, versions_per_stage=-1)
     except exceptions.GTOException as exc:
         raise RegistryError(f"{ARTIFACT}: {exc}") from None
-    found = [e for e in events if e["event"] == "assignment" and e.get("stage") == stage]
-
-    def number(event: dict[str, Any]) -> int:  # basket-rules#prod#7 -> 7
-        tail = str(event.get("ref") or "").rsplit("#", 1)[-1]
-        return int(tail) if tail.isdigit() else -1
-
-    return sorted(found, key=lambda e: (e["timestamp"], number(e)), reverse=True)
+    if not found:
+        return []
+    return [v.version for v in (found if isinstance(found, list) else [found])]
 
 
 def rollback_target(repo: Path, stage: str) -> tuple[str, str]:
-    """``(current, previous)``: the version in ``stage`` and the one to put back, the most
-    recent other version the stage held, skipping versions an earlier rollback moved away
-    from (so two rollbacks in a row go two steps back, not back and forth)."""
-    current = resolve(repo, stage=stage).version
-    history = assignments(repo, stage)
-    rolled_back = {current}
-    for event in history:
-        match = ROLLBACK.match((event.get("message") or "").strip())
-        if match:
-            rolled_back.add(match.group(1))
-    registered = {row["version"] for row in versions(repo)}
-    for event in history:
-        if event["version"] not in rolled_back and event["version"] in registered:
-            return current, event["version"]
-    raise RegistryError(f"'{stage}' has held no other version than {current} (after "
-                        "earlier rollbacks): nothing to roll back to; promote a version with "
-                        f"`python -m panier.registry promote VERSION {stage}`")
+    """``(current, previous)``: the version in ``stage`` and the one that takes its place
+    once it is unassigned (the next in GTO's precedence: the highest other version still
+    assigned to the stage, so two rollbacks go two versions back)."""
+    held = stage_versions(repo, stage)
+    if not held:
+        raise RegistryError(f"no version of {ARTIFACT} is in '{stage}': nothing to roll back")
+    if len(held) == 1:
+        raise RegistryError(f"'{stage}' holds no other version than {held[0]}: nothing to roll "
+                            f"back to; promote one with `python -m panier.registry promote "
+                            f"VERSION {stage}`")
+    return held[0], held[1]
 
 
 def rollback(repo: Path, stage: str, reason: str, author: str | None = None,
              author_email: str | None = None, check_remote: bool = True,
              remote: str | None = None, push: bool = False) -> tuple[str, str, str]:
-    """Put the previous version of ``stage`` back (see ``rollback_target``): one annotated
-    tag whose message is ``rollback from CURRENT to PREVIOUS: REASON``. Returns ``(tag,
-    current, previous)``."""
+    """Put the previous version of ``stage`` back by unassigning the current one (GTO's
+    own way: ``gto deprecate ARTIFACT VERSION STAGE``, so GTO, DVC and Studio agree on what
+    the stage holds): one annotated tag whose message is ``rollback from CURRENT to
+    PREVIOUS: REASON``. The version put back must still be fetchable (checked in the DVC
+    remote unless ``check_remote`` is false). Returns ``(tag, current, previous)``."""
+    api, exceptions = _gto()
     if not reason or not reason.strip():
         raise RegistryError("say why with -m: the reason is kept in the tag message")
     current, previous = rollback_target(repo, stage)
-    tag = promote(repo, previous, stage,
-                  message=f"rollback from {current} to {previous}: {reason.strip()}",
-                  author=author, author_email=author_email, check_remote=check_remote,
-                  remote=remote, push=push, again=True)
-    return tag, current, previous
+    if check_remote:
+        _check_pushed(repo, previous, resolve(repo, version=previous).commit, remote)
+    _after_last_tag(repo)
+    try:
+        tag = api.unassign(str(repo), ARTIFACT, version=current, stage=stage,
+                           message=f"rollback from {current} to {previous}: {reason.strip()}",
+                           author=author, author_email=author_email, push=push)
+    except exceptions.GTOException as exc:
+        raise RegistryError(f"cannot roll {stage} back from {current}: {exc}") from None
+    return (tag.tag if hasattr(tag, "tag") else str(tag)), current, previous
 
 
 # ---------------------------------------------------------------------------------------
