@@ -18,13 +18,13 @@ from conftest import make_pipeline_repo, run
 
 pytestmark = pytest.mark.slow
 
-STAGES = ["ingest", "validate", "train", "evaluate", "drift-check"]
+STAGES = ["ingest", "validate", "train", "evaluate", "drift-check", "gate"]
 OUTPUTS = [
     "data/raw/line_items.parquet", "data/validated/clean.parquet",
     "data/validated/rejected.parquet", "models/rules.parquet", "models/items.parquet",
     "models/model_card.json", "metrics/validation.json", "metrics/train.json",
     "metrics/evaluate.json", "metrics/drift.json", "metrics/plots/metrics_by_k.csv",
-    "metrics/plots/rules.csv",
+    "metrics/plots/rules.csv", "metrics/gate.json", "metrics/gate.md",
 ]
 
 
@@ -52,13 +52,15 @@ def test_repro_writes_every_output_and_the_lock(built: Path):
     assert sorted(lock["stages"]) == sorted(STAGES)
 
 
-def test_dag_runs_the_five_stages_in_order(built: Path):
+def test_dag_runs_the_stages_in_order(built: Path):
     dag = run(["dvc", "dag", "--md"], built).stdout
     # Mermaid output: "node3[ingest]" lines, then "node3-->node5" edges.
     names = dict(re.findall(r'(node\d+)\["?([\w-]+)"?\]', dag))
     edges = {re.sub(r"node\d+", lambda m: names[m.group()], line.strip())
              for line in dag.splitlines() if "-->" in line}
-    assert {f"{a}-->{b}" for a, b in itertools.pairwise(STAGES)} <= edges
+    chain = STAGES[:5]  # the gate compares the trained model with the champion
+    assert {f"{a}-->{b}" for a, b in itertools.pairwise(chain)} <= edges
+    assert {"validate-->gate", "train-->gate"} <= edges
 
 
 def test_status_is_clean_and_a_second_repro_skips_every_stage(built: Path):
@@ -100,12 +102,13 @@ def test_a_param_change_reruns_exactly_its_stages_and_their_successors(built: Pa
 
         params["evaluate"]["seed"] = 8
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-        assert ran_stages(run(["dvc", "repro"], built).stdout) == ["evaluate", "drift-check"]
+        assert ran_stages(run(["dvc", "repro"], built).stdout) == [
+            "evaluate", "drift-check", "gate"]
 
         params["train"]["min_confidence"] = 0.35
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
         assert ran_stages(run(["dvc", "repro"], built).stdout) == [
-            "train", "evaluate", "drift-check"]
+            "train", "evaluate", "drift-check", "gate"]
     finally:
         params_file.write_text(original)
         run(["dvc", "repro"], built)

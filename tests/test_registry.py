@@ -195,10 +195,11 @@ def test_rollback_puts_the_previous_prod_version_back_with_its_reason_in_the_tag
     prod = next(line for line in registry(repo, "show").stdout.splitlines()
                 if line.startswith("prod "))
     assert "v1.0.0" in prod
-    # GTO's own command agrees: the rollback is GTO's unassignment of v1.1.0 from prod.
-    gto = run([str(Path(sys.executable).parent / "gto"), "which", "basket-rules", "prod"],
-              repo)
-    assert gto.stdout.strip() == "v1.0.0"
+    # DVC agrees: the rollback is GTO's own unassignment of v1.1.0 from prod.
+    out = tmp_path / "dvc-get"
+    run(["dvc", "artifacts", "get", ".", "basket-rules", "--stage", "prod", "-o", str(out)],
+        repo)
+    assert sha256(out / "rules.parquet") == versioned_repo.digests["v1"]["models/rules.parquet"]
     # Every step is in the history, newest first.
     history = [line for line in registry(repo, "history").stdout.splitlines() if " prod " in line]
     assert "unassignment prod" in history[0] and "rollback from v1.1.0" in history[0]

@@ -41,6 +41,7 @@ from panier.errors import PanierError
 
 ARTIFACT = "basket-rules"
 MANIFEST = "artifact.json"
+FIRST_VERSION = "v1.0.0"  # what register gives the first version when none is named
 
 
 class RegistryError(PanierError):
@@ -227,6 +228,8 @@ def register(repo: Path, version: str | None = None, ref: str = "HEAD",
     except RegistryError:
         raise RegistryError(f"unknown ref '{ref}': give a commit, branch or tag") from None
     artifact_files(repo, commit)
+    if version is None and not has_versions(repo):
+        version = FIRST_VERSION  # GTO bumps the last version; there is none yet
     if check_remote:
         _check_pushed(repo, version or "(new version)", commit, remote)
     try:
@@ -454,7 +457,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="do not require the model files to be in the DVC remote")
 
     reg = sub.add_parser("register", help="register the model of a commit as a version")
-    reg.add_argument("version", nargs="?", help="e.g. v1.2.0 (default: next minor version)")
+    reg.add_argument("version", nargs="?",
+                     help="e.g. v1.2.0 (default: next minor version; the first is v1.0.0)")
     reg.add_argument("--ref", default="HEAD", help="commit, branch or tag (default: HEAD)")
     who(reg)
     pro = sub.add_parser("promote", help="put a registered version in a stage")
