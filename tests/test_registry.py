@@ -188,10 +188,13 @@ def test_rollback_puts_the_previous_prod_version_back_with_its_reason_in_the_tag
 
     result = registry(repo, "rollback", "-m", "hit rate fell in the shop")
     assert "prod goes back from v1.1.0 to v1.0.0" in result.stdout
-    tag = result.stdout.split("created tag ", 1)[1].split(":", 1)[0]
-    record = tag_record(repo, tag)
-    assert record["type"] == "tag"
-    assert record["message"] == "rollback from v1.1.0 to v1.0.0: hit rate fell in the shop"
+    tags = [line.removeprefix("created tag ") for line in result.stdout.splitlines()
+            if line.startswith("created tag ")]
+    assert [t.split("#")[1] for t in tags] == ["prod!", "prod"]  # unassign, assign again
+    for tag in tags:
+        record = tag_record(repo, tag)
+        assert record["type"] == "tag"
+        assert record["message"] == "rollback from v1.1.0 to v1.0.0: hit rate fell in the shop"
     prod = next(line for line in registry(repo, "show").stdout.splitlines()
                 if line.startswith("prod "))
     assert "v1.0.0" in prod
@@ -202,8 +205,10 @@ def test_rollback_puts_the_previous_prod_version_back_with_its_reason_in_the_tag
     assert sha256(out / "rules.parquet") == versioned_repo.digests["v1"]["models/rules.parquet"]
     # Every step is in the history, newest first.
     history = [line for line in registry(repo, "history").stdout.splitlines() if " prod " in line]
-    assert "unassignment prod" in history[0] and "rollback from v1.1.0" in history[0]
-    assert "assignment prod" in history[1] and "v1.1.0" in history[1]
+    assert " assignment prod" in history[0] and "v1.0.0" in history[0]
+    assert "unassignment prod" in history[1] and "v1.1.0" in history[1]
+    assert all("rollback from v1.1.0" in h for h in history[:2])
+    assert " assignment prod" in history[2] and "stricter rules won" in history[2]
     # A fetch follows the stage.
     out = tmp_path / "model"
     registry(repo, "fetch", "--stage", "prod", "--out", str(out))

@@ -12,7 +12,7 @@ Both are annotated tags: they record who made them, when and why.
     history                         every registration and assignment, newest first
     register [VERSION] [--ref REF]  register the model of a commit (default HEAD)
     promote VERSION STAGE           put a registered version in a stage (one tag)
-    rollback [--stage prod] -m WHY  unassign the version in the stage: the one before is back
+    rollback [--stage prod] -m WHY  put the stage's previous version back (two tags)
     fetch --stage prod --out DIR    download that version's model files into DIR
 
 Register and promote refuse a version whose model files are not all in the DVC remote
@@ -310,26 +310,34 @@ def rollback_target(repo: Path, stage: str) -> tuple[str, str]:
 
 def rollback(repo: Path, stage: str, reason: str, author: str | None = None,
              author_email: str | None = None, check_remote: bool = True,
-             remote: str | None = None, push: bool = False) -> tuple[str, str, str]:
-    """Put the previous version of ``stage`` back by unassigning the current one (GTO's
-    own way: ``gto deprecate ARTIFACT VERSION STAGE``, so GTO, DVC and Studio agree on what
-    the stage holds): one annotated tag whose message is ``rollback from CURRENT to
-    PREVIOUS: REASON``. The version put back must still be fetchable (checked in the DVC
-    remote unless ``check_remote`` is false). Returns ``(tag, current, previous)``."""
+             remote: str | None = None, push: bool = False) -> tuple[list[str], str, str]:
+    """Put the previous version of ``stage`` back: two annotated tags, both with the message
+    ``rollback from CURRENT to PREVIOUS: REASON``. The first unassigns the current version
+    (GTO's own way, ``gto deprecate``: GTO ranks the versions still assigned by semver),
+    the second assigns the previous one again (DVC's ``artifacts get --stage`` takes the
+    newest assignment), so GTO, DVC and the service agree. The version put back must still
+    be fetchable (checked in the DVC remote unless ``check_remote`` is false). Returns
+    ``(tags, current, previous)``."""
     api, exceptions = _gto()
     if not reason or not reason.strip():
         raise RegistryError("say why with -m: the reason is kept in the tag message")
     current, previous = rollback_target(repo, stage)
     if check_remote:
         _check_pushed(repo, previous, resolve(repo, version=previous).commit, remote)
-    _after_last_tag(repo)
+    message = f"rollback from {current} to {previous}: {reason.strip()}"
+    tags = []
     try:
-        tag = api.unassign(str(repo), ARTIFACT, version=current, stage=stage,
-                           message=f"rollback from {current} to {previous}: {reason.strip()}",
-                           author=author, author_email=author_email, push=push)
+        _after_last_tag(repo)
+        tags.append(api.unassign(str(repo), ARTIFACT, version=current, stage=stage,
+                                 message=message, author=author, author_email=author_email,
+                                 push=push))
+        _after_last_tag(repo)
+        tags.append(api.assign(str(repo), ARTIFACT, stage, version=previous, message=message,
+                               author=author, author_email=author_email, push=push,
+                               force=True))
     except exceptions.GTOException as exc:
         raise RegistryError(f"cannot roll {stage} back from {current}: {exc}") from None
-    return (tag.tag if hasattr(tag, "tag") else str(tag)), current, previous
+    return [t.tag if hasattr(t, "tag") else str(t) for t in tags], current, previous
 
 
 # ---------------------------------------------------------------------------------------
@@ -493,10 +501,12 @@ def main(argv: list[str] | None = None) -> int:
                           args.author_email, not args.no_remote_check, args.remote, args.push)
             print(f"created tag {tag}")
         elif args.command == "rollback":
-            tag, current, previous = rollback(
+            tags, current, previous = rollback(
                 repo, args.stage, args.message or "", args.author, args.author_email,
                 not args.no_remote_check, args.remote, args.push)
-            print(f"created tag {tag}: {args.stage} goes back from {current} to {previous}")
+            for tag in tags:
+                print(f"created tag {tag}")
+            print(f"{args.stage} goes back from {current} to {previous}")
         elif args.command == "fetch":
             resolved, files = fetch(repo, args.out, args.stage, args.version, args.remote)
             where = f" ({resolved.stage})" if resolved.stage else ""
