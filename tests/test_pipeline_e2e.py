@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 
 # check-params first: what DVC would print or hang on is refused before ingest (panier.check).
 CHAIN = ["check-params", "ingest", "validate", "train", "evaluate", "drift-check"]
-STAGES = [*CHAIN, "affinity"]  # affinity follows train, beside evaluate
+# Beside the chain: affinity after train; gate compares the trained model with the champion.
+STAGES = [*CHAIN, "affinity", "gate"]
 #: Beside the chain: the PMML export reads only the model files (docs/reference/pmml.md).
 EXPORT = "export-pmml"
 OUTPUTS = [
@@ -30,7 +31,7 @@ OUTPUTS = [
     "metrics/evaluate.json", "metrics/drift.json", "metrics/drift.html",
     "metrics/plots/metrics_by_k.csv", "metrics/plots/rules.csv", "affinity/groups.parquet",
     "affinity/groups.json", "affinity/explorer.html", "metrics/affinity.md",
-    "metrics/affinity.json", "models/rules.pmml",
+    "metrics/affinity.json", "models/rules.pmml", "metrics/gate.json", "metrics/gate.md",
 ]
 
 
@@ -58,7 +59,7 @@ def test_repro_writes_every_output_and_the_lock(built: Path):
     assert sorted(lock["stages"]) == sorted([*STAGES, EXPORT])
 
 
-def test_dag_runs_the_chain_in_order_and_affinity_and_export_after_train(built: Path):
+def test_dag_runs_the_chain_in_order_and_the_rest_after_train(built: Path):
     dag = run(["dvc", "dag", "--md"], built).stdout
     # Mermaid output: "node3[ingest]" lines, then "node3-->node5" edges.
     names = dict(re.findall(r'(node\d+)\["?([\w-]+)"?\]', dag))
@@ -67,6 +68,7 @@ def test_dag_runs_the_chain_in_order_and_affinity_and_export_after_train(built: 
     assert {f"{a}-->{b}" for a, b in itertools.pairwise(CHAIN)} <= edges
     assert "train-->affinity" in edges
     assert f"train-->{EXPORT}" in edges
+    assert {"validate-->gate", "train-->gate"} <= edges
 
 
 def test_status_is_clean_and_a_second_repro_skips_every_stage(built: Path):
@@ -108,7 +110,8 @@ def test_a_param_change_reruns_exactly_its_stages_and_their_successors(built: Pa
 
         params["evaluate"]["seed"] = 8
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-        assert ran_stages(run(["dvc", "repro"], built).stdout) == ["evaluate", "drift-check"]
+        assert ran_stages(run(["dvc", "repro"], built).stdout) == [
+            "evaluate", "drift-check", "gate"]
 
         params["affinity"]["resolution"] = 1.5
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
@@ -117,7 +120,7 @@ def test_a_param_change_reruns_exactly_its_stages_and_their_successors(built: Pa
         params["train"]["min_confidence"] = 0.35
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
         assert ran_stages(run(["dvc", "repro"], built).stdout) == [
-            "train", "evaluate", "drift-check", "affinity"]
+            "train", "evaluate", "drift-check", "affinity", "gate"]
     finally:
         params_file.write_text(original)
         run(["dvc", "repro"], built)

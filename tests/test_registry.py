@@ -177,3 +177,45 @@ def test_a_commit_whose_model_is_not_in_the_remote_cannot_be_registered(
     assert_one_line_failure(result, "models/rules.parquet", "not in remote 'storage'",
                             "python -m panier.remote push")
     assert "basket-rules@v2.0.0" not in run(["git", "tag"], repo).stdout
+
+
+def test_rollback_puts_the_previous_prod_version_back_with_its_reason_in_the_tag(
+        registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    repo = tmp_path / "rollback"
+    run(["git", "clone", "-q", str(registered), str(repo)], tmp_path)
+    use_remote(repo, versioned_repo.endpoint, versioned_repo.bucket)
+    registry(repo, "promote", "v1.1.0", "prod", "-m", "stricter rules won the test")
+
+    result = registry(repo, "rollback", "-m", "hit rate fell in the shop")
+    assert "prod goes back from v1.1.0 to v1.0.0" in result.stdout
+    tags = [line.removeprefix("created tag ") for line in result.stdout.splitlines()
+            if line.startswith("created tag ")]
+    assert [t.split("#")[1] for t in tags] == ["prod!", "prod"]  # unassign, assign again
+    for tag in tags:
+        record = tag_record(repo, tag)
+        assert record["type"] == "tag"
+        assert record["message"] == "rollback from v1.1.0 to v1.0.0: hit rate fell in the shop"
+    prod = next(line for line in registry(repo, "show").stdout.splitlines()
+                if line.startswith("prod "))
+    assert "v1.0.0" in prod
+    # DVC agrees: the rollback is GTO's own unassignment of v1.1.0 from prod.
+    out = tmp_path / "dvc-get"
+    run(["dvc", "artifacts", "get", ".", "basket-rules", "--stage", "prod", "-o", str(out)],
+        repo)
+    assert sha256(out / "rules.parquet") == versioned_repo.digests["v1"]["models/rules.parquet"]
+    # Every step is in the history, newest first.
+    history = [line for line in registry(repo, "history").stdout.splitlines() if " prod " in line]
+    assert " assignment prod" in history[0] and "v1.0.0" in history[0]
+    assert "unassignment prod" in history[1] and "v1.1.0" in history[1]
+    assert all("rollback from v1.1.0" in h for h in history[:2])
+    assert " assignment prod" in history[2] and "stricter rules won" in history[2]
+    # A fetch follows the stage.
+    out = tmp_path / "model"
+    registry(repo, "fetch", "--stage", "prod", "--out", str(out))
+    assert sha256(out / "rules.parquet") == versioned_repo.digests["v1"]["models/rules.parquet"]
+
+    # v1.0.0 is the only version prod held that was not rolled back from: nothing further.
+    assert_one_line_failure(registry(repo, "rollback", "-m", "again", check=False),
+                            "nothing to roll back to")
+    assert_one_line_failure(registry(repo, "rollback", "--stage", "staging", check=False),
+                            "say why with -m")

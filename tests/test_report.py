@@ -164,7 +164,7 @@ def test_the_report_is_not_a_pipeline_stage():
 # The report of a real branch against main
 
 METRICS_FILES = ["metrics/validation.json", "metrics/train.json", "metrics/evaluate.json",
-                 "metrics/drift.json"]
+                 "metrics/drift.json", "metrics/gate.json"]
 
 
 def _flat(data: object, prefix: str = "") -> dict[str, float]:
@@ -308,3 +308,12 @@ def test_an_unknown_base_gets_one_clear_message(pr_branch_repo: Path):
         "report failed: base revision 'no-such-branch' is not known to git in "
         f"{pr_branch_repo}: fetch it first (git fetch origin no-such-branch) or pass another "
         "--base"]
+
+
+@pytest.mark.slow
+def test_the_gate_verdict_is_summarised_and_has_its_own_section(branch_report: str):
+    # No registry in this repository: the branch's model is accepted as the first version.
+    assert "**Gate:** passed (accepted first version)" in branch_report
+    section = branch_report.split("### Champion vs challenger gate", 1)[1]
+    assert "**passed** (no champion: first version)" in section
+    assert "| hit_rate@5 | - |" in section

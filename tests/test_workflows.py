@@ -36,6 +36,9 @@ BIN = Path(sys.executable).parent
 
 TESTS, REPORT, COMMENT, PUBLISH = (ROOT / ".github" / "workflows" / name for name in (
     "tests.yml", "pr-report.yml", "pr-report-comment.yml", "dvc-publish.yml"))
+# Continuous training (docs/how-to/continuous-training.md).
+RETRAIN, RELEASE, ROLLBACK = (ROOT / ".github" / "workflows" / name for name in (
+    "retrain.yml", "release.yml", "rollback.yml"))
 
 
 def need(tool: str, path: Path | None) -> Path:
@@ -146,7 +149,8 @@ def test_only_the_comment_job_may_write_to_pull_requests_and_it_runs_no_pr_code(
                for job_id, job in load_workflow(w)["jobs"].items()
                if {"pull-requests", "issues"} & {k for k, v in job["permissions"].items()
                                                  if v == "write"}}
-    assert writers == {(COMMENT.name, "comment")}
+    # The retraining opens its own pull request; it runs main's code only (see below).
+    assert writers == {(COMMENT.name, "comment"), (RETRAIN.name, "retrain")}
     doc = load_workflow(COMMENT)
     job = doc["jobs"]["comment"]
     assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
@@ -192,6 +196,67 @@ def test_cloud_credentials_reach_only_branches_of_this_repository_and_main():
     publish = load_workflow(PUBLISH)
     assert set(publish["on"]) == {"push", "workflow_dispatch"}
     assert publish["on"]["push"]["branches"] == ["main"]
+
+
+def _pushes(workflow: Path) -> list[str]:
+    scripts = [step.get("run", "") for job in load_workflow(workflow)["jobs"].values()
+               for step in job["steps"]]
+    joined = "\n".join(scripts).replace("\\\n", " ")
+    return [line.strip() for line in joined.splitlines()
+            if re.search(r"\bgit\b.*\bpush\b", line) and not line.strip().startswith("#")]
+
+
+def test_retraining_runs_main_on_a_schedule_and_proposes_through_a_bot_branch_only():
+    doc = load_workflow(RETRAIN)
+    assert set(doc["on"]) == {"schedule", "workflow_dispatch"}  # never pull-request code
+    assert doc["on"]["schedule"][0]["cron"]
+    job = doc["jobs"]["retrain"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write",
+                                  "id-token": "write"}
+    scripts = "\n".join(s.get("run", "") for s in job["steps"])
+    # The gate's champion is recorded first; the source is read again; the pull request
+    # is opened only when the gate passed and drift or the schedule asks for a model.
+    assert scripts.index("python -m panier.gate champion") < scripts.index("dvc repro --pull")
+    assert "dvc repro --pull --force --single-item ingest" in scripts
+    gated = [s for s in job["steps"] if "gh pr create" in s.get("run", "")
+             or "git push" in s.get("run", "").replace("\\\n", " ")
+             or "push --force" in s.get("run", "")]
+    assert gated and all(s["if"] == "steps.decide.outputs.propose == 'true'" for s in gated)
+    pushes = _pushes(RETRAIN)
+    assert pushes and all('"HEAD:refs/heads/$BRANCH"' in p for p in pushes), pushes
+    branches = {s["env"]["BRANCH"] for s in job["steps"] if "BRANCH" in s.get("env", {})}
+    assert branches == {"panier-bot/retrain"}
+    assert "main" not in " ".join(pushes)
+
+
+def test_a_merged_model_goes_to_staging_and_to_prod_only_through_the_environment():
+    doc = load_workflow(RELEASE)
+    assert set(doc["on"]) == {"push"}
+    assert doc["on"]["push"] == {"branches": ["main"], "paths": ["dvc.lock"]}
+    staging, prod = doc["jobs"]["staging"], doc["jobs"]["prod"]
+    assert "environment" not in staging
+    assert prod["environment"] == "production" and prod["needs"] == "staging"
+    scripts = "\n".join(s.get("run", "") for s in staging["steps"])
+    for command in ("python -m panier.remote push", "python -m panier.registry register",
+                    "python -m panier.registry promote \"$version\" staging"):
+        assert command in scripts
+    prod_scripts = "\n".join(s.get("run", "") for s in prod["steps"])
+    assert 'promote "$VERSION" prod' in prod_scripts
+    # Only tags are pushed: a release never moves a branch.
+    assert all("refs/tags/" in p for p in _pushes(RELEASE)), _pushes(RELEASE)
+
+
+def test_a_rollback_is_one_dispatch_with_a_reason_in_the_production_environment():
+    doc = load_workflow(ROLLBACK)
+    assert set(doc["on"]) == {"workflow_dispatch"}
+    inputs = doc["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["reason"]["required"] is True and inputs["stage"]["default"] == "prod"
+    job = doc["jobs"]["rollback"]
+    assert job["environment"] == "production"
+    step = next(s for s in job["steps"] if "panier.registry rollback" in s.get("run", ""))
+    assert step["env"]["REASON"] == "${{ inputs.reason }}"  # not interpolated into the script
+    assert '-m "$REASON' in step["run"]
+    assert all("refs/tags/" in p for p in _pushes(ROLLBACK))
 
 
 def test_main_is_published_with_the_run_cache_a_teammate_can_restore_from():

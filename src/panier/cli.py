@@ -5,6 +5,7 @@
     panier report            the pull-request comment, as Markdown
     panier remote ...        push, pull and check the DVC remote
     panier registry ...      register, promote, roll back and fetch model versions
+    panier gate ...          record the champion; decide whether to propose a challenger
     panier schema accept     make the last observed input schema the reference
 
 Every subcommand takes ``--help`` and then does nothing else. Exit codes: 0 success, 1 an
@@ -33,6 +34,7 @@ STAGES = {
     "evaluate": "panier.stages.evaluate",
     "drift-check": "panier.stages.drift_check",
     "affinity": "panier.stages.affinity",
+    "gate": "panier.stages.gate",
 }
 
 # Subcommand -> (module, its ``main(argv) -> int``, one line of help). Their own parsers
@@ -45,6 +47,8 @@ TOOLS = {
     "remote": ("panier.remote", "main", "check, push and pull the DVC remote storage"),
     "registry": ("panier.registry", "main", "model versions and stages: register, promote, "
                  "show, history, fetch"),
+    "gate": ("panier.gate", "main", "champion versus challenger: record the champion before "
+             "`dvc repro`, decide whether to propose the new model"),
     "schema": ("panier.input_schema", "main", "accept the last observed input schema as "
                "the reference"),
 }

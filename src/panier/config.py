@@ -435,6 +435,37 @@ class AffinityParams(_Section):
         2, ge=1, description="smaller communities are listed as ungrouped (group 0)")
     top_rules: int = Field(5, ge=0, description="strongest rules listed per group")
     neighbours: int = Field(3, ge=0, description="nearest groups listed per group")
+class GateParams(_Section):
+    """Champion versus challenger (stage ``gate``): the model in a registry stage against the
+    model just trained, on the same window, cases and seed; the rule that blesses the
+    challenger. docs/how-to/continuous-training.md explains each figure."""
+
+    stage: str = Field(
+        "prod", min_length=1,
+        description="registry stage holding the champion; `python -m panier.gate champion` "
+                    "records its version in data/champion.json before `dvc repro`")
+    window: Literal["current", "holdout"] = Field(
+        "current", description="current: the most recent windows.current_days, which no "
+        "model trained on; holdout: the evaluate stage's window")
+    hit_rate_margin: float = Field(
+        0.01, ge=0.0, le=1.0,
+        description="the challenger passes when the lower bound of the paired bootstrap "
+                    "interval of hit rate@primary_k (challenger minus champion) is above "
+                    "minus this margin")
+    coverage_margin: float = Field(
+        0.05, ge=0.0, le=1.0,
+        description="largest allowed drop of coverage@primary_k (absolute share of the "
+                    "window's items)")
+    no_recommendation_margin: float = Field(
+        0.05, ge=0.0, le=1.0,
+        description="largest allowed rise of the share of cases no rule answers (the "
+                    "popularity fallback alone)")
+    bootstrap_samples: int = Field(1000, ge=100, description="paired resamples of the cases")
+    bootstrap_seed: int = Field(0, description="seed of the resampling")
+    confidence_level: float = Field(0.95, gt=0.5, lt=1.0, description="of the interval")
+    fail_on_refusal: bool = Field(
+        False, description="true: a refused challenger fails the stage (and `dvc repro`); "
+                           "false: the refusal is written to metrics/gate.json only")
 
 
 class Params(_Section):
@@ -445,6 +476,7 @@ class Params(_Section):
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     drift: DriftParams = Field(default_factory=DriftParams)
     affinity: AffinityParams = Field(default_factory=AffinityParams)
+    gate: GateParams = Field(default_factory=GateParams)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

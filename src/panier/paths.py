@@ -37,3 +37,10 @@ AFFINITY_GROUPS = Path("affinity/groups.json")
 AFFINITY_EXPLORER = Path("affinity/explorer.html")
 AFFINITY_REPORT = Path("metrics/affinity.md")
 AFFINITY_METRICS = Path("metrics/affinity.json")
+# Champion versus challenger (issue 14): which registry version is the champion (committed,
+# written by `python -m panier.gate champion`), where its files are fetched to (not in git),
+# and the gate's verdict.
+CHAMPION_POINTER = Path("data/champion.json")
+CHAMPION_DIR = Path("data/champion")
+GATE_METRICS = Path("metrics/gate.json")
+GATE_REPORT = Path("metrics/gate.md")

@@ -13,6 +13,7 @@ Both are annotated tags: they record who made them, when and why.
     history                         every registration and assignment, newest first
     register [VERSION] [--ref REF]  register the model of a commit (default HEAD)
     promote VERSION STAGE           put a registered version in a stage (one tag)
+    rollback [--stage prod] -m WHY  put the stage's previous version back (two tags)
     fetch --stage prod --out DIR    download that version's model files into DIR
 
 Register and promote refuse a version whose model files are not all in the DVC remote
@@ -28,6 +29,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +42,7 @@ from panier.errors import PanierError
 
 ARTIFACT = "basket-rules"
 MANIFEST = "artifact.json"
+FIRST_VERSION = "v1.0.0"  # what register gives the first version when none is named
 
 
 class RegistryError(PanierError):
@@ -132,6 +135,12 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else str(value)
 
 
+def has_versions(repo: Path) -> bool:
+    """Whether any version of the artifact is registered (a ``basket-rules@...`` tag), read
+    from git alone: a fresh clone with no tags has none."""
+    return bool(_git(repo, "tag", "--list", f"{ARTIFACT}@*").strip())
+
+
 def versions(repo: Path) -> list[dict[str, Any]]:
     """Registered versions, newest first: version, commit, author, created_at, message and
     the stages each one currently holds."""
@@ -220,6 +229,8 @@ def register(repo: Path, version: str | None = None, ref: str = "HEAD",
     except RegistryError:
         raise RegistryError(f"unknown ref '{ref}': give a commit, branch or tag") from None
     artifact_files(repo, commit)
+    if version is None and not has_versions(repo):
+        version = FIRST_VERSION  # GTO bumps the last version; there is none yet
     if check_remote:
         _check_pushed(repo, version or "(new version)", commit, remote)
     try:
@@ -246,6 +257,7 @@ def promote(repo: Path, version: str, stage: str, message: str | None = None,
     resolved = resolve(repo, version=version)
     if check_remote:
         _check_pushed(repo, version, resolved.commit, remote)
+    _after_last_tag(repo)
     try:
         tag = api.assign(str(repo), ARTIFACT, stage, version=version,
                          message=message or f"promote {ARTIFACT} {version} to {stage}",
@@ -253,6 +265,80 @@ def promote(repo: Path, version: str, stage: str, message: str | None = None,
     except exceptions.GTOException as exc:
         raise RegistryError(f"cannot promote {ARTIFACT} {version} to {stage}: {exc}") from None
     return tag.tag if hasattr(tag, "tag") else str(tag)
+
+
+def _after_last_tag(repo: Path) -> None:
+    """Wait, if need be, until the clock is past the second of the newest registry tag. GTO
+    orders the assignments of a stage by their tag's time, which git keeps to the second: a
+    promotion or rollback in the same second as the one before it would tie with it."""
+    newest = _git(repo, "for-each-ref", "--sort=-taggerdate", "--count=1",
+                  "--format=%(taggerdate:unix)", f"refs/tags/{ARTIFACT}*").strip()
+    if newest.isdigit():
+        while int(time.time()) <= int(newest):
+            time.sleep(0.05)
+
+
+def stage_versions(repo: Path, stage: str) -> list[str]:
+    """The versions assigned to ``stage`` and not unassigned since, in GTO's order of
+    precedence: the first is the one in force (GTO ranks by semantic version)."""
+    _, exceptions = _gto()
+    from gto.registry import GitRegistry
+
+    try:
+        with GitRegistry.from_url(str(repo)) as reg:
+            found = reg.which(ARTIFACT, stage, raise_if_not_found=False,
+                              assignments_per_version=-1, versions_per_stage=-1)
+    except exceptions.GTOException as exc:
+        raise RegistryError(f"{ARTIFACT}: {exc}") from None
+    if not found:
+        return []
+    return [v.version for v in (found if isinstance(found, list) else [found])]
+
+
+def rollback_target(repo: Path, stage: str) -> tuple[str, str]:
+    """``(current, previous)``: the version in ``stage`` and the one that takes its place
+    once it is unassigned (the next in GTO's precedence: the highest other version still
+    assigned to the stage, so two rollbacks go two versions back)."""
+    held = stage_versions(repo, stage)
+    if not held:
+        raise RegistryError(f"no version of {ARTIFACT} is in '{stage}': nothing to roll back")
+    if len(held) == 1:
+        raise RegistryError(f"'{stage}' holds no other version than {held[0]}: nothing to roll "
+                            f"back to; promote one with `python -m panier.registry promote "
+                            f"VERSION {stage}`")
+    return held[0], held[1]
+
+
+def rollback(repo: Path, stage: str, reason: str, author: str | None = None,
+             author_email: str | None = None, check_remote: bool = True,
+             remote: str | None = None, push: bool = False) -> tuple[list[str], str, str]:
+    """Put the previous version of ``stage`` back: two annotated tags, both with the message
+    ``rollback from CURRENT to PREVIOUS: REASON``. The first unassigns the current version
+    (GTO's own way, ``gto deprecate``: GTO ranks the versions still assigned by semver),
+    the second assigns the previous one again (DVC's ``artifacts get --stage`` takes the
+    newest assignment), so GTO, DVC and the service agree. The version put back must still
+    be fetchable (checked in the DVC remote unless ``check_remote`` is false). Returns
+    ``(tags, current, previous)``."""
+    api, exceptions = _gto()
+    if not reason or not reason.strip():
+        raise RegistryError("say why with -m: the reason is kept in the tag message")
+    current, previous = rollback_target(repo, stage)
+    if check_remote:
+        _check_pushed(repo, previous, resolve(repo, version=previous).commit, remote)
+    message = f"rollback from {current} to {previous}: {reason.strip()}"
+    tags = []
+    try:
+        _after_last_tag(repo)
+        tags.append(api.unassign(str(repo), ARTIFACT, version=current, stage=stage,
+                                 message=message, author=author, author_email=author_email,
+                                 push=push))
+        _after_last_tag(repo)
+        tags.append(api.assign(str(repo), ARTIFACT, stage, version=previous, message=message,
+                               author=author, author_email=author_email, push=push,
+                               force=True))
+    except exceptions.GTOException as exc:
+        raise RegistryError(f"cannot roll {stage} back from {current}: {exc}") from None
+    return [t.tag if hasattr(t, "tag") else str(t) for t in tags], current, previous
 
 
 # ---------------------------------------------------------------------------------------
@@ -381,13 +467,17 @@ def _parser() -> argparse.ArgumentParser:
                          help="do not require the model files to be in the DVC remote")
 
     reg = sub.add_parser("register", help="register the model of a commit as a version")
-    reg.add_argument("version", nargs="?", help="e.g. v1.2.0 (default: next minor version)")
+    reg.add_argument("version", nargs="?",
+                     help="e.g. v1.2.0 (default: next minor version; the first is v1.0.0)")
     reg.add_argument("--ref", default="HEAD", help="commit, branch or tag (default: HEAD)")
     who(reg)
     pro = sub.add_parser("promote", help="put a registered version in a stage")
     pro.add_argument("version")
     pro.add_argument("stage")
     who(pro)
+    rol = sub.add_parser("rollback", help="put back the version a stage held before")
+    rol.add_argument("--stage", default="prod", help="default: prod")
+    who(rol)
     fet = sub.add_parser("fetch", help="download a version's model files into a folder")
     which = fet.add_mutually_exclusive_group(required=True)
     which.add_argument("--stage")
@@ -412,6 +502,13 @@ def main(argv: list[str] | None = None) -> int:
             tag = promote(repo, args.version, args.stage, args.message, args.author,
                           args.author_email, not args.no_remote_check, args.remote, args.push)
             print(f"created tag {tag}")
+        elif args.command == "rollback":
+            tags, current, previous = rollback(
+                repo, args.stage, args.message or "", args.author, args.author_email,
+                not args.no_remote_check, args.remote, args.push)
+            for tag in tags:
+                print(f"created tag {tag}")
+            print(f"{args.stage} goes back from {current} to {previous}")
         elif args.command == "fetch":
             resolved, files = fetch(repo, args.out, args.stage, args.version, args.remote)
             where = f" ({resolved.stage})" if resolved.stage else ""

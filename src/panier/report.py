@@ -29,6 +29,7 @@ import pandas as pd
 
 from panier import affinity, paths
 from panier.errors import PanierError
+from panier.gate import render_markdown as render_gate
 from panier.revisions import (
     Revision,
     base_revision,
@@ -139,6 +140,7 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     #: Each side's affinity groups (``affinity/groups.parquet``), None where unavailable.
     groups: tuple[pd.DataFrame | None, pd.DataFrame | None] = (None, None)
+    gate: dict | None = None  # the branch's metrics/gate.json (champion vs challenger)
 
     def param(self, name: str, side: str = "new", default: Any = None) -> Any:
         for change in self.params:
@@ -248,6 +250,7 @@ def gather(root: Path, base: str, *, base_label: str | None = None,
         top=top, artifacts_url=artifacts_url,
         groups=(read_parquet(root, paths.AFFINITY_ITEMS, base_rev),
                 read_parquet(root, paths.AFFINITY_ITEMS, head_rev)),
+        gate=read_json(root, paths.GATE_METRICS, head_rev),
     )
     if head_rev.dirty:
         data.notes.append(
@@ -271,6 +274,7 @@ def render(data: ReportData) -> str:
         _metrics_section(data),
         _validation_section(data),
         _drift_section(data),
+        render_gate(data.gate),
         _rules_section(data),
         _groups_section(data),
         _plots_section(data),
@@ -313,6 +317,9 @@ def _summary(data: ReportData) -> str:
                  f"{_validation_verdict(data, 1)}")
     items.append(f"**Drift:** {_drift_verdict(data.drift[0])} -> "
                  f"{_drift_verdict(data.drift[1])}")
+    if data.gate:
+        items.append(f"**Gate:** {'passed' if data.gate.get('passed') else '**refused**'} "
+                     f"({str(data.gate.get('decision', '')).replace('_', ' ')})")
     base_rules, head_rules = (t.rules for t in data.rules)
     if base_rules is not None and head_rules is not None:
         changes = compare_rules(base_rules, head_rules)

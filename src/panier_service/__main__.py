@@ -3,6 +3,7 @@
     python -m panier_service                       # the current model, ./models, on :8000
     python -m panier_service --model /srv/model    # another folder
     python -m panier_service --registry . --stage prod   # the prod version in the registry
+    python -m panier_service --registry . --poll-seconds 30  # ... and follow the stage
 
 Reload without a restart: ``kill -HUP <pid>`` (or ``POST /admin/reload`` with the token
 from ``PANIER_ADMIN_TOKEN``) re-reads the folder, or re-resolves the stage in the registry.
@@ -32,6 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                        help="git repository (path or URL) holding the GTO/DVC model registry")
     where.add_argument("--artifact", default=DEFAULT_ARTIFACT, help="registry artifact name")
     where.add_argument("--stage", default=DEFAULT_STAGE, help="registry stage to serve")
+    where.add_argument("--poll-seconds", type=float, default=defaults.poll_seconds,
+                       help="with --registry: check the stage this often and swap to the "
+                            "version it points at (0: only on SIGHUP or POST /admin/reload)")
     where.add_argument("--cache-dir", type=Path, default=default_cache_dir(),
                        help="where registry versions are fetched to")
     net = parser.add_argument_group("network")
@@ -60,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.model is not None and args.registry is not None:
         parser.error("give either --model or --registry, not both")
+    if args.poll_seconds < 0:
+        parser.error("--poll-seconds must be 0 (off) or more")
     if args.request_log_backups < 1:
         parser.error("--request-log-backups must be at least 1")
     if not 1 <= args.default_k <= args.max_k:
@@ -82,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         log_path=None if args.no_request_log else args.request_log,
         log_max_bytes=args.request_log_max_bytes, log_backups=args.request_log_backups,
         admin_token=os.environ.get("PANIER_ADMIN_TOKEN") or None,
+        poll_seconds=args.poll_seconds,
     )
     try:
         app = create_app(source, settings)

@@ -59,6 +59,9 @@ class Settings:
     log_backups: int = 10
     admin_token: str | None = None  # enables POST /admin/reload when set
     reload_on_sighup: bool = True
+    # A service on a registry stage checks it every poll_seconds and swaps when it points
+    # at another version (0: only on SIGHUP or POST /admin/reload).
+    poll_seconds: float = 0.0
 
 
 class ApiError(Exception):
@@ -181,11 +184,17 @@ class Served:
 class ModelHolder:
     """The model in service and how to replace it."""
 
-    def __init__(self, source: ModelSource | None, model: Model, metrics: Metrics):
+    def __init__(self, source: ModelSource | None, model: Model, metrics: Metrics,
+                 ref: tuple[str, str] | None = None):
         self.source = source
         self.metrics = metrics
         self._lock = asyncio.Lock()
         self.last_refusal: str | None = None
+        # Registry sources: the (version, commit) served, and the one last refused.
+        self.serving_ref = ref
+        self.refused_ref: tuple[str, str] | None = None
+        self.poll: dict[str, Any] = {"interval_seconds": None, "last_checked_at": None,
+                                     "last_outcome": None, "last_error": None}
         self._install(Served.prepare(model))
 
     @property
@@ -206,8 +215,9 @@ class ModelHolder:
                                model.card["data"]["fingerprint_sha256"], model.n_rules,
                                self.loaded_at)
 
-    async def reload(self) -> dict[str, Any]:
-        """Load the source afresh and swap it in; on any failure keep the old model.
+    async def reload(self, ref: tuple[str, str] | None = None) -> dict[str, Any]:
+        """Load the source afresh (for a registry source: the version ``ref``, else the
+        one the stage points at now) and swap it in; on any failure keep the old model.
         Returns what happened (``reloaded``, versions, or the refusal's reason)."""
         async with self._lock:
             old = self.model
@@ -215,22 +225,83 @@ class ModelHolder:
                 return {"reloaded": False, "model_version": old.version,
                         "error": "this instance was started without a model source"}
             source = self.source
+
+            def load() -> tuple[Served, tuple[str, str] | None]:
+                nonlocal ref
+                ref = ref or source.ref()
+                return Served.prepare(source.load(ref)), ref
+
             try:
                 # Loading, checking and preparing run in a thread: requests keep being
                 # answered by the old model meanwhile.
-                new = await asyncio.to_thread(lambda: Served.prepare(source.load()))
+                new, ref = await asyncio.to_thread(load)
             except Exception as exc:  # a broken model of any kind is refused the same way
                 reason = str(exc) if isinstance(exc, ModelError) else (
                     f"{type(exc).__name__}: {exc}")
                 self.last_refusal = reason
                 self.metrics.reloads.labels("refused").inc()
+                if ref is not None:
+                    self.refused_ref = ref
+                    self.metrics.refused_model.clear()
+                    self.metrics.refused_model.labels(ref[0], source.stage).set(1)
                 log.error("reload refused, still serving %s: %s", old.version, reason)
                 return {"reloaded": False, "model_version": old.version, "error": reason}
+            self.serving_ref = ref
+            self.refused_ref = None
+            self.metrics.refused_model.clear()
             self._install(new)
             self.metrics.reloads.labels("loaded").inc()
             log.info("reloaded: now serving %s (was %s)", new.model.version, old.version)
             return {"reloaded": True, "previous_version": old.version,
                     "model_version": new.model.version}
+
+
+    async def poll_registry(self) -> str:
+        """Check the registry stage once; reload when it points at another version than
+        the one served (and than the one last refused: a broken version is not fetched
+        again and again). Returns the outcome, as counted in ``panier_registry_polls``."""
+        source = self.source
+        self.poll["last_checked_at"] = _iso(time.time())
+        try:
+            ref = await asyncio.to_thread(source.ref)
+        except Exception as exc:  # an unreachable registry: keep serving, say so
+            outcome = "error"
+            self.poll["last_error"] = str(exc) if isinstance(exc, ModelError) else (
+                f"{type(exc).__name__}: {exc}")
+            log.error("registry check failed, still serving %s: %s", self.model.version,
+                      self.poll["last_error"])
+        else:
+            self.poll["last_error"] = None
+            if ref == self.serving_ref:
+                outcome = "unchanged"
+                if self.refused_ref is not None:  # the stage moved away from the refused one
+                    self.refused_ref = None
+                    self.metrics.refused_model.clear()
+            elif ref == self.refused_ref:
+                outcome = "known_refused"
+            else:
+                log.info("stage %s now points at %s: reloading", source.stage, ref[0])
+                result = await self.reload(ref)
+                outcome = "reloaded" if result["reloaded"] else "refused"
+        self.poll["last_outcome"] = outcome
+        self.metrics.registry_polls.labels(outcome).inc()
+        return outcome
+
+    def describe_refusal(self) -> dict[str, Any] | None:
+        """The version the stage points at but which was refused, for ``/version``."""
+        if self.refused_ref is None:
+            return None
+        return {"model_version": self.refused_ref[0], "commit": self.refused_ref[1],
+                "reason": self.last_refusal}
+
+
+async def _poll_periodically(holder: ModelHolder, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await holder.poll_registry()
+        except Exception:  # never let the poller die: the next round tries again
+            log.exception("registry poll failed")
 
 
 def smoke_test(model: Model) -> None:
@@ -424,9 +495,16 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
     if model is None:
         if source is None:
             raise ValueError("give a model source or a model")
-        model = source.load()
+        ref = source.ref()
+        model = source.load(ref)
+    else:
+        ref = None
     metrics = Metrics()
-    holder = ModelHolder(source, model, metrics)
+    holder = ModelHolder(source, model, metrics, ref)
+    polling = bool(settings.poll_seconds > 0 and source is not None
+                   and source.follows_registry)
+    if polling:
+        holder.poll["interval_seconds"] = settings.poll_seconds
     request_log = (RequestLog(settings.log_path, settings.log_max_bytes, settings.log_backups)
                    if settings.log_path else None)
     if request_log:
@@ -451,9 +529,13 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
         log.info("serving %s (%d rules, %d items) from %s", holder.model.version,
                  holder.model.n_rules, len(holder.model.items), holder.model.source)
         flusher = loop.create_task(_flush_periodically(request_log)) if request_log else None
+        poller = (loop.create_task(_poll_periodically(holder, settings.poll_seconds))
+                  if polling else None)
         try:
             yield
         finally:
+            if poller:
+                poller.cancel()
             if flusher:
                 flusher.cancel()
             if sighup:
@@ -495,6 +577,8 @@ def create_app(source: ModelSource | None = None, settings: Settings | None = No
             "loaded_at": _iso(holder.loaded_at),
             "model_source": holder.source.describe() if holder.source else None,
             "last_refused_reload": holder.last_refusal,
+            "refused_version": holder.describe_refusal(),
+            "registry_poll": holder.poll if polling else None,
         }
 
     @api.get("/metrics", summary="Prometheus metrics")

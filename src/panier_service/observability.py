@@ -49,6 +49,9 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+POLL_OUTCOMES = ("unchanged", "reloaded", "refused", "known_refused", "error")
+
+
 class Metrics:
     """The service's Prometheus metrics, in a registry of their own (one per app)."""
 
@@ -93,6 +96,18 @@ class Metrics:
                                ["result"], registry=registry)
         for result in ("loaded", "refused"):
             self.reloads.labels(result)
+        self.registry_polls = Counter(
+            "panier_registry_polls",
+            "Checks of the registry stage: unchanged, reloaded, refused (the new version "
+            "failed its checks; the old model kept), known_refused (still the refused "
+            "version: not retried) or error (the registry could not be read)", ["outcome"],
+            registry=registry)
+        for outcome in POLL_OUTCOMES:
+            self.registry_polls.labels(outcome)
+        self.refused_model = Gauge(
+            "panier_model_refused_info",
+            "The version the registry stage points at but which was refused (value 1; "
+            "absent when none)", ["model_version", "stage"], registry=registry)
         self._latency = {e: self.latency.labels(e) for e in (*ENDPOINTS, "other")}
 
     def watch_request_log(self, request_log: RequestLog) -> None:

@@ -102,10 +102,23 @@ class ModelSource:
             return f"path:{Path(self.path).resolve()}"
         return f"registry:{self.registry} artifact={self.artifact} stage={self.stage}"
 
-    def load(self) -> Model:
+    @property
+    def follows_registry(self) -> bool:
+        return self.registry is not None
+
+    def ref(self) -> tuple[str, str] | None:
+        """The (version, commit) the stage points at now; ``None`` for a folder. Cheap: git
+        tags only, nothing is fetched (what a poll of the registry asks)."""
+        if self.registry is None:
+            return None
+        return resolve_stage(self.registry, self.artifact, self.stage)
+
+    def load(self, ref: tuple[str, str] | None = None) -> Model:
+        """The model of the folder, or of the stage's version (of ``ref`` when given, as
+        returned by ``ref()``, else resolved now)."""
         if self.path is not None:
             return load_model(self.path)
-        version, commit = resolve_stage(self.registry, self.artifact, self.stage)
+        version, commit = ref or resolve_stage(self.registry, self.artifact, self.stage)
         folder = fetch_version(self.registry, self.artifact, version, commit,
                                Path(self.cache_dir))
         return load_model(folder, version=version, stage=self.stage,
