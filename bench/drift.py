@@ -6,6 +6,8 @@ Usage (from the repository root, with the virtual environment active)::
     python bench/drift.py --replicates 50    # quicker, less precise
     python bench/drift.py --skip-timing      # only false alarms and detection
     python bench/drift.py --timing-only      # only the 1,000,000 x 200,000 rows stage run
+    python bench/drift.py --rows-out a.jsonl --first-seed 1000 --replicates 100 --workers 1
+    python bench/drift.py --rows-in a.jsonl b.jsonl   # the tables of saved runs together
 
 Each replicate is one world drawn from the generator with the repository's default params
 and its own seed: the model is trained on its training window, the holdout scores it, and
@@ -23,6 +25,7 @@ time and CPU time of the process).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -213,6 +216,7 @@ def replicate(seed: int) -> list[dict]:
     scenario's current window. Returns one row per scenario."""
     worlds = {"default": _world(seed)}
     rows = []
+    planted = {test for s in scenarios().values() for test in s.expected}
     for name, scenario in scenarios().items():
         if scenario.world not in worlds:
             worlds[scenario.world] = _world(seed, n_items=5000)
@@ -243,12 +247,16 @@ def replicate(seed: int) -> list[dict]:
         seconds = time.perf_counter() - started
         flagged = report["data_drift"] or report["concept_drift"]
         top = report["top_drifted"][0] if report["top_drifted"] else ""
-        effects = {f"{t['kind']}: {t['feature']}": t["effect"] for t in report["tests"]}
-        floors = {f"{t['kind']}: {t['feature']}": t["floor"] for t in report["tests"]}
+        # Effects and floors of the tests some scenario plants (all the tables read).
+        effects = {f"{t['kind']}: {t['feature']}": t["effect"] for t in report["tests"]
+                   if f"{t['kind']}: {t['feature']}" in planted}
+        floors = {f"{t['kind']}: {t['feature']}": t["floor"] for t in report["tests"]
+                  if f"{t['kind']}: {t['feature']}" in planted}
         # What testing each at p < 0.05 with no correction and no effect floor would say.
         naive = any(t["p_value"] < 0.05 for t in report["tests"])
-        rows.append({"seed": seed, "scenario": name, "flagged": flagged, "naive": naive,
-                     "named_first": flagged and top in scenario.expected, "top": top,
+        rows.append({"seed": seed, "scenario": name, "flagged": bool(flagged),
+                     "naive": bool(naive),
+                     "named_first": bool(flagged and top in scenario.expected), "top": top,
                      "tested": bool(set(scenario.expected) & set(effects)),
                      "tests": report["tests_run"],
                      "kinds": sorted({t.split(":")[0] for t in report["top_drifted"]}),
@@ -381,18 +389,36 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--timing-only", action="store_true")
+    parser.add_argument("--rows-out", type=Path,
+                        help="also write each world's rows to this JSON Lines file as they come")
+    parser.add_argument("--rows-in", type=Path, nargs="+",
+                        help="print the tables from rows written by --rows-out (several runs "
+                             "of different seeds together) instead of running worlds")
     args = parser.parse_args()
 
-    if not args.timing_only:
+    if args.rows_in:
+        rows = [json.loads(line) for path in args.rows_in
+                for line in path.read_text().splitlines() if line.strip()]
+        table = pd.DataFrame(rows)
+        print(f"False alarms and detection: {table['seed'].nunique()} worlds x "
+              f"{len(scenarios())} windows, defaults of params.yaml (from "
+              f"{len(args.rows_in)} saved runs; median check {table['seconds'].median():.2f} s)\n")
+    elif not args.timing_only:
         seeds = range(args.first_seed, args.first_seed + args.replicates)
         started = time.perf_counter()
+        rows = []
         with Pool(args.workers) as pool:
-            rows = [row for chunk in pool.imap(replicate, seeds) for row in chunk]
+            for chunk in pool.imap(replicate, seeds):
+                rows += chunk
+                if args.rows_out:
+                    with args.rows_out.open("a") as out:
+                        out.writelines(json.dumps(row) + "\n" for row in chunk)
         table = pd.DataFrame(rows)
         elapsed = time.perf_counter() - started
         print(f"False alarms and detection: {args.replicates} worlds x {len(scenarios())} "
               f"windows, defaults of params.yaml ({elapsed:.0f} s, {args.workers} workers; "
               f"median check {table['seconds'].median():.2f} s)\n")
+    if args.rows_in or not args.timing_only:
         print(accuracy_table(table))
         print()
         print("Where the floors sit: effect of each planted change's test\n")
@@ -401,7 +427,7 @@ def main() -> None:
         print(false_alarm_detail(table))
         print(misses(table))
         print()
-    if not args.skip_timing:
+    if not args.skip_timing and not args.rows_in:
         print("Speed of the stage (reading, every test, writing the report):\n")
         print(timing())
 
