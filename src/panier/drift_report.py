@@ -178,7 +178,7 @@ def _top_table(report: dict) -> list[str]:
         t = by_name[name]
         unit = _EFFECT_UNITS.get(t["effect_name"], "")
         lines.append(f"| {rank} | `{name}` | {_cell(plain)} | {t['effect']:.3f} {unit} "
-                     f"({t['floor']:g}) | {_p(t['p_adjusted'])} |")
+                     f"({t['floor']:.3g}) | {_p(t['p_adjusted'])} |")
     return lines
 
 
