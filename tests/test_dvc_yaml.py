@@ -92,3 +92,24 @@ def test_every_stage_can_be_restored_from_the_run_cache():
         for entry in stage.get("outs", []):
             options = next(iter(entry.values())) if isinstance(entry, dict) else {}
             assert options.get("cache", True), f"{name}: {entry} keeps it out of the run cache"
+
+
+def _flat_keys(data: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in data.items():
+        keys += _flat_keys(value, f"{prefix}{key}.") if isinstance(value, dict) else [prefix + key]
+    return keys
+
+
+def test_no_metric_name_is_shared_by_two_metrics_files():
+    """`dvc metrics show` and `dvc exp show` name columns by key: a key in two files loses
+    its plain name (the sweep's `rules` column disappeared that way once)."""
+    import json
+    from collections import defaultdict
+
+    files = [path for stage in STAGES.values() for path in _entries(stage, "metrics")]
+    owners = defaultdict(list)
+    for path in files:
+        for key in _flat_keys(json.loads((ROOT / path).read_text())):
+            owners[key].append(path)
+    assert {key: paths for key, paths in owners.items() if len(paths) > 1} == {}

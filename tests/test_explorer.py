@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from playwright.sync_api import expect
+
 from browser import BrowserPage
 from panier.affinity import AffinitySettings, build_groups
 from panier.baskets import baskets_from_lists
@@ -106,15 +108,17 @@ def test_the_scatter_graph_and_group_pages_render(browser_page: BrowserPage, exp
                                                   tmp_path: Path):
     path, n_rules, n_groups = explorer_file
     page = browser_page.open(path)
+    # Views draw after the click: wait for what they must show, not for a fixed time.
     page.click("nav a[data-view='scatter']")
-    assert page.locator("#scatter circle.dot").count() == n_rules
+    expect(page.locator("#scatter circle.dot")).to_have_count(n_rules)
     page.click("nav a[data-view='graph']")
     nodes = page.locator("#graph svg circle.node")
     # The five departments come out as the five groups.
-    assert nodes.count() == n_groups == DEPARTMENTS
+    assert n_groups == DEPARTMENTS
+    expect(nodes).to_have_count(n_groups)
     nodes.first.click()
-    assert page.locator("#view-group h2").inner_text().startswith("Group 1: ")
-    assert page.locator("#view-group svg.group-graph circle.node").count() == PER_DEPARTMENT
+    expect(page.locator("#view-group h2")).to_contain_text("Group 1: ")
+    expect(page.locator("#view-group svg.group-graph circle.node")).to_have_count(PER_DEPARTMENT)
     page.click("#show-group-rules")
     assert page.locator("#group-filter").input_value() == "1"
     assert len(shown_rules(page)) == 50
@@ -133,5 +137,5 @@ def test_an_empty_model_opens_without_errors(browser_page: BrowserPage, tmp_path
     assert page.locator("#match-count").inner_text() == "0 of 0 rules"
     page.click("nav a[data-view='scatter']")
     page.click("nav a[data-view='graph']")
-    assert page.locator("#graph").inner_text() == "No affinity groups."
+    expect(page.locator("#graph")).to_have_text("No affinity groups.")
     assert browser_page.errors == []

@@ -148,7 +148,8 @@ def build_groups(baskets: Baskets, items: pd.DataFrame, rules: pd.DataFrame,
         "groups": len(groups),
         "grouped_items": int((table["group"] != UNGROUPED).sum()),
         "ungrouped_items": int((table["group"] == UNGROUPED).sum()),
-        "rules": len(rules),
+        # Not "rules": metrics/train.json has that name, and `dvc exp show` would drop both.
+        "model_rules": len(rules),
         "rules_inside_groups": int((rule_groups != UNGROUPED).sum()),
         "rules_anchored_in_groups": int((rule_anchors != UNGROUPED).sum()),
         "modularity": _modularity(nodes, edges, communities),
@@ -394,7 +395,7 @@ def summary_markdown(result: AffinityGroups, top: int = 10) -> str:
     s = result.summary
     lines = ["# Affinity groups", "",
              f"{s['groups']} groups hold {s['grouped_items']} of {s['nodes']} products "
-             f"({s['ungrouped_items']} ungrouped); {s['rules_inside_groups']} of {s['rules']} "
+             f"({s['ungrouped_items']} ungrouped); {s['rules_inside_groups']} of {s['model_rules']} "
              f"rules lie inside one group and {s['rules_anchored_in_groups']} have their "
              f"consequent in the group of an antecedent item; {s['edges']} edges, modularity "
              f"{s['modularity']:.3f}.", ""]

@@ -983,6 +983,9 @@ def _plain(test: DriftTest, names: dict[str, str] | None = None) -> str:
     """One line a person reads: what moved, from what to what, products by description with
     the code beside."""
     names = names or {}
+    if test.kind != "categorical" and (test.reference is None or test.current is None):
+        # e.g. unit_price of a basket list, which has no prices: nothing to compare
+        return f"{subject(test, names)}: not measured in both windows"
     if test.kind in ("rule_confidence", "rule_support"):
         rule = rule_name(test.detail["antecedent"], test.detail["consequent"], names)
     if test.kind == "rule_confidence":
