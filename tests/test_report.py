@@ -436,6 +436,12 @@ def test_the_example_comment_in_the_docs_is_this_changes_real_report(pr_branch_r
     fresh = docs_examples.pr_report_example(pr_branch_repo)
     assert committed == fresh, ("docs/pr-report-example.md is stale: run "
                                 "`python scripts/docs_examples.py` and commit it")
+    # The how-to quotes its verdict line and its length: they must be this run's too.
+    howto = (ROOT / "docs" / "how-to" / "ci-reports.md").read_text(encoding="utf-8")
+    quoted = " ".join(line[2:] for line in howto.splitlines() if line.startswith("> "))
+    comment = fresh.split("\n---\n\n", 1)[1]
+    assert comment.splitlines()[4] in quoted
+    assert f"the comment is {len(comment.splitlines())} lines" in " ".join(howto.split())
 
 
 @pytest.mark.slow
