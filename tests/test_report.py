@@ -190,7 +190,7 @@ def test_affinity_groups_gained_and_lost_are_reported_and_a_missing_side_says_wh
     head = pd.DataFrame({"group": [1, 1, 2, 2], "item_code": ["a", "b", "p", "q"]})
     section = R.render(_data(groups=(base, head))).split("<summary>Affinity groups: ")[1]
     assert section.startswith(  # the counts in view, the tables collapsed
-        "2 affinity groups on `main`, 2 on this branch: 1 gained, 1 lost, 0 changed, "
+        "2 affinity groups on <code>main</code>, 2 on this branch: 1 gained, 1 lost, 0 changed, "
         "1 unchanged.</summary>")
     assert "**Gained**" in section.split("</details>")[0]
     same = R.render(_data(groups=(base, base)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -700,7 +701,9 @@ def _groups_section(data: ReportData) -> str:
     counts, _, tables = markdown.partition("\n")
     if not (changes.gained or changes.lost or changes.changed):
         return f"**Affinity groups:** unchanged ({counts})"
-    return "\n".join([f"<details><summary>Affinity groups: {counts}</summary>", "",
+    # GitHub does not render Markdown inside <summary>: code spans become <code> there.
+    summary = re.sub(r"`([^`]*)`", r"<code>\1</code>", counts)
+    return "\n".join([f"<details><summary>Affinity groups: {summary}</summary>", "",
                       tables.strip(), "", "</details>"])
 
 
