@@ -180,13 +180,10 @@ PR_BRANCH = "lower-support"
 PR_MIN_SUPPORT = 0.004  # from SMALL_PARAMS' 0.01: more rules, and evaluation metrics move
 
 
-@pytest.fixture(scope="session")
-def pr_branch_repo(tmp_path_factory) -> Path:
-    """A repository as a pull request finds it: ``main`` with the pipeline's outputs committed
-    (``dvc.lock``, metrics, plots), and the branch ``lower-support`` that lowers
-    ``train.min_support``, re-ran the pipeline and committed the results; checked out on the
-    branch, with both sides' outputs in its DVC cache. Tests must not change it."""
-    repo = make_pipeline_repo(tmp_path_factory.mktemp("pr-branch"))
+def build_pr_branch_repo(parent: Path) -> Path:
+    """Build, under ``parent``, the repository of ``pr_branch_repo`` (see there) and return
+    it. ``scripts/docs_examples.py`` builds the same one for the docs' example comment."""
+    repo = make_pipeline_repo(parent)
     run(["dvc", "repro"], repo)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-q", "-m", "Pipeline outputs"], repo)
@@ -199,6 +196,16 @@ def pr_branch_repo(tmp_path_factory) -> Path:
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-q", "-m", f"Lower train.min_support to {PR_MIN_SUPPORT}"], repo)
     return repo
+
+
+@pytest.fixture(scope="session")
+def pr_branch_repo(tmp_path_factory) -> Path:
+    """A repository as a pull request finds it: ``main`` with the pipeline's outputs committed
+    (``dvc.lock``, metrics, plots), and the branch ``lower-support`` that lowers
+    ``train.min_support``, re-ran the pipeline and committed the results; checked out on the
+    branch, with both sides' outputs in its DVC cache. Tests must not change it."""
+    return build_pr_branch_repo(tmp_path_factory.mktemp("pr-branch"))
+
 
 class HttpServer:
     """A real HTTP server on 127.0.0.1, serving the files of ``root`` from a thread.

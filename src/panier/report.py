@@ -1,9 +1,11 @@
 """The pull-request report: what a change does to the model, as one Markdown comment.
 
 ``python -m panier.report --base main`` (or ``panier-report``) compares the workspace, meaning
-the branch's pipeline outputs after ``dvc repro``, with a base revision and prints Markdown:
-the params that changed, how every metric moved, the validation and drift verdicts, the
-rules gained, lost and most changed, and plots drawn as text. CI posts the same Markdown as
+the branch's pipeline outputs after ``dvc repro``, with a base revision and prints Markdown
+meant to be read in ten seconds: a one-line verdict first (``verdict``), then only what
+changed (params, the metrics that moved, the rules gained, lost and most changed with
+products by description, plots of the figures that moved by 1% or more); sections the same
+on both sides are one line or collapsed into ``<details>``. CI posts the same Markdown as
 the pull request's comment (``.github/workflows/pr-report*.yml``); anyone can preview it
 locally before pushing.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +144,9 @@ class ReportData:
     #: Each side's affinity groups (``affinity/groups.parquet``), None where unavailable.
     groups: tuple[pd.DataFrame | None, pd.DataFrame | None] = (None, None)
     gate: dict | None = None  # the branch's metrics/gate.json (champion vs challenger)
+    #: Each side's ``models/items.parquet`` (item code, description), None where unavailable:
+    #: products are named by description in the rule tables.
+    items: tuple[pd.DataFrame | None, pd.DataFrame | None] = (None, None)
 
     def param(self, name: str, side: str = "new", default: Any = None) -> Any:
         for change in self.params:
@@ -251,6 +257,8 @@ def gather(root: Path, base: str, *, base_label: str | None = None,
         groups=(read_parquet(root, paths.AFFINITY_ITEMS, base_rev),
                 read_parquet(root, paths.AFFINITY_ITEMS, head_rev)),
         gate=read_json(root, paths.GATE_METRICS, head_rev),
+        items=(read_parquet(root, paths.ITEMS, base_rev),
+               read_parquet(root, paths.ITEMS, head_rev)),
     )
     if head_rev.dirty:
         data.notes.append(
@@ -266,15 +274,16 @@ def gather(root: Path, base: str, *, base_label: str | None = None,
 
 
 def render(data: ReportData) -> str:
-    """The whole comment."""
+    """The whole comment: the verdict first, then only what changed; sections whose content
+    is the same on both sides are one line or collapsed into ``<details>``."""
     sections = [
         _header(data),
-        _summary(data),
+        verdict(data),
         _params_section(data),
         _metrics_section(data),
         _validation_section(data),
         _drift_section(data),
-        render_gate(data.gate),
+        _gate_section(data),
         _rules_section(data),
         _groups_section(data),
         _plots_section(data),
@@ -282,7 +291,7 @@ def render(data: ReportData) -> str:
     ]
     text = "\n\n".join(s.strip("\n") for s in sections if s) + "\n"
     if len(text) > MAX_CHARS:
-        # Keep the top of the report (summary, params, headline); say where the rest is.
+        # Keep the top of the report (verdict, params, headline); say where the rest is.
         cut = text.rfind("\n\n", 0, MAX_CHARS - 400)
         text = (text[:cut] + "\n\n> The report is longer than a pull-request comment allows "
                 "and was cut here. Run `python -m panier.report --base "
@@ -299,43 +308,79 @@ def _header(data: ReportData) -> str:
     return "\n".join(lines)
 
 
-def _summary(data: ReportData) -> str:
+def verdict(data: ReportData) -> str:
+    """The comment's first line, read in ten seconds: whether the model changed (its rules)
+    with the primary hit rate and the rule count on both sides, then the drift, gate and
+    validation verdicts, e.g. "**Verdict:** model changed — hit rate@5 0.204 → 0.221
+    (+0.017), 171 → 240 rules; no drift; gate passed; validation unchanged (passed)".
+
+    In: the gathered ``ReportData``. Out: one Markdown line. Pure."""
     k = data.param("evaluate.primary_k", default=5)
-    changed_params = [c for c in data.params if c.changed]
-    changed_metrics = [c for c in data.metrics if c.changed and c.numeric]
-    items = [f"**Params:** {_count(len(changed_params), 'changed')}"
-             + (f" ({', '.join(f'`{c.name}`' for c in changed_params[:5])}"
-                + (", ..." if len(changed_params) > 5 else "") + ")"
-                if changed_params else "")]
-    headline = _find(data.metrics, paths.EVALUATE_METRICS, f"model.hit_rate@{k}")
-    if headline is not None:
-        items.append(f"**Hit rate@{k} of the model:** {_value(headline.old)} -> "
-                     f"{_value(headline.new)} "
-                     f"({_delta(headline) if headline.changed else 'unchanged'})")
-    items.append(f"**Metrics:** {_count(len(changed_metrics), 'changed')}")
-    items.append(f"**Validation:** {_validation_verdict(data, 0)} -> "
-                 f"{_validation_verdict(data, 1)}")
-    items.append(f"**Drift:** {_drift_verdict(data.drift[0])} -> "
-                 f"{_drift_verdict(data.drift[1])}")
-    if data.gate:
-        items.append(f"**Gate:** {'passed' if data.gate.get('passed') else '**refused**'} "
-                     f"({str(data.gate.get('decision', '')).replace('_', ' ')})")
     base_rules, head_rules = (t.rules for t in data.rules)
+    figures = []
+    hit = _find(data.metrics, paths.EVALUATE_METRICS, f"model.hit_rate@{k}")
+    if hit is not None and _is_number(hit.new):
+        if not hit.changed:
+            figures.append(f"hit rate@{k} {hit.new:.3f} (unchanged)")
+        elif _is_number(hit.old):
+            figures.append(f"hit rate@{k} {hit.old:.3f} → {hit.new:.3f} ({hit.delta:+.3f})")
+        else:
+            figures.append(f"hit rate@{k} {hit.new:.3f} (new)")
     if base_rules is not None and head_rules is not None:
         changes = compare_rules(base_rules, head_rules)
-        items.append(f"**Rules:** {len(base_rules):,} -> {len(head_rules):,} "
-                     f"({len(changes.gained):,} gained, {len(changes.lost):,} lost, "
-                     f"{len(changes.confidence_changed):,} with a new confidence)")
-    return "\n".join(f"- {item}" for item in items)
+        moved = bool(len(changes.gained) or len(changes.lost)
+                     or len(changes.confidence_changed))
+        what = "model changed" if moved else "model unchanged"
+        figures.append(f"{len(base_rules):,} → {len(head_rules):,} rules" if moved
+                       else f"{len(head_rules):,} rules")
+    else:
+        what = "model compared by metrics only (the base's rules are not available)"
+    parts = [what + (" — " + ", ".join(figures) if figures else "")]
+    parts.append(_drift_phrase(*data.drift, data.base.label))
+    if data.gate:
+        parts.append("gate passed" if data.gate.get("passed") else "gate **refused**")
+    parts.append(_validation_phrase(data))
+    return "**Verdict:** " + "; ".join(parts)
+
+
+def _drift_phrase(base: dict | None, head: dict | None, base_label: str) -> str:
+    if head is None:
+        return "no drift report"
+    if not head.get("drift_detected"):
+        return "drift cleared" if (base or {}).get("drift_detected") else "no drift"
+    kinds = _drift_verdict(head).removeprefix("**drift** ")
+    if (base or {}).get("drift_detected"):
+        return f"**drift** {kinds}, as on `{_code(base_label)}`"
+    return f"**drift raised** {kinds}"
+
+
+_VALIDATION_FIGURES = ("rows_in", "rows_clean", "rows_rejected", "rejected_share",
+                       "rejected_by_reason", "unexpected_columns", "passed")
+
+
+def _validation_same(data: ReportData) -> bool:
+    base, head = data.validation
+    if base is None or head is None:
+        return base is head
+    return (all(base.get(key) == head.get(key) for key in _VALIDATION_FIGURES)
+            and _validation_verdict(data, 0) == _validation_verdict(data, 1))
+
+
+def _validation_phrase(data: ReportData) -> str:
+    old, new = _validation_verdict(data, 0), _validation_verdict(data, 1)
+    if _validation_same(data):
+        return f"validation unchanged ({new.split(' (')[0]})"
+    if old == new:
+        return f"validation {new}, figures changed"
+    return f"validation {old} → {new}"
 
 
 def _params_section(data: ReportData) -> str:
     changed = [c for c in data.params if c.changed]
-    lines = ["### Params"]
     if not changed:
-        return "\n".join([*lines, "", "No param changed."])
-    lines += ["", f"| param | `{_code(data.base.label)}` | this branch | change |",
-              "|---|--:|--:|--:|"]
+        return "**Params:** none changed."
+    lines = ["### Params", "", f"| param | `{_code(data.base.label)}` | this branch | change |",
+             "|---|--:|--:|--:|"]
     for c in changed:
         name = c.name if c.file == "params.yaml" else f"{c.file}: {c.name}"
         lines.append(f"| `{name}` | {_param_value(c.old)} | {_param_value(c.new)} | "
@@ -343,37 +388,72 @@ def _params_section(data: ReportData) -> str:
     return "\n".join(lines)
 
 
-def _metrics_section(data: ReportData) -> str:
+TRAIN_HEADLINE = ("baskets", "itemsets", "rules", "min_count")
+#: Rows of the collapsed table of the other metrics that changed; `dvc metrics diff` has all.
+DETAIL_ROWS = 25
+
+
+def _headline_changes(data: ReportData) -> tuple[list[tuple[str, str, Change]], int]:
+    """The headline rows that changed, as (recommender, metric, change), and how many
+    headline rows did not."""
     k = data.param("evaluate.primary_k", default=5)
-    lines = ["### Metrics", "",
-             f"Recommendation quality at k={k} on the holdout window "
-             f"(`{paths.EVALUATE_METRICS}`):", "",
-             f"| recommender | metric | `{_code(data.base.label)}` | this branch | change |",
-             "|---|---|--:|--:|--:|"]
+    changed, same = [], 0
     for recommender in RECOMMENDERS:
         for metric in (*[f"{m}@{k}" for m in HEADLINE], "no_recommendation_share"):
             c = _find(data.metrics, paths.EVALUATE_METRICS, f"{recommender}.{metric}")
-            if c is not None:
-                lines.append(f"| {recommender} | {metric} | {_value(c.old)} | {_value(c.new)} "
-                             f"| {_delta(c, arrow=True)} |")
-    train = [c for c in data.metrics if c.file == paths.TRAIN_METRICS.as_posix()
-             and c.name in ("baskets", "itemsets", "rules", "min_count") and c.numeric]
+            if c is None:
+                continue
+            if c.changed:
+                changed.append((recommender, metric, c))
+            else:
+                same += 1
+    return changed, same
+
+
+def _metrics_section(data: ReportData) -> str:
+    k = data.param("evaluate.primary_k", default=5)
+    numeric = [c for c in data.metrics if c.numeric]
+    changed = [c for c in numeric if c.changed]
+    if not changed:
+        return f"**Metrics:** none of {len(numeric)} changed."
+    lines = ["### Metrics"]
+    headline, same = _headline_changes(data)
+    if headline:
+        lines += ["", f"Recommendation quality at k={k} on the holdout window "
+                      f"(`{paths.EVALUATE_METRICS}`); {same} unchanged rows not shown:", "",
+                  f"| recommender | metric | `{_code(data.base.label)}` | this branch | change |",
+                  "|---|---|--:|--:|--:|"]
+        lines += [f"| {r} | {m} | {_value(c.old)} | {_value(c.new)} | {_delta(c, arrow=True)} |"
+                  for r, m, c in headline]
+    elif same:
+        lines += ["", f"Recommendation quality at k={k}: all {same} headline figures "
+                      "unchanged."]
+    train = [c for c in numeric if c.file == paths.TRAIN_METRICS.as_posix()
+             and c.name in TRAIN_HEADLINE and c.changed]
     if train:
         lines += ["", f"Training (`{paths.TRAIN_METRICS}`):", "",
                   f"| metric | `{_code(data.base.label)}` | this branch | change |",
                   "|---|--:|--:|--:|"]
         lines += [f"| {c.name} | {_value(c.old)} | {_value(c.new)} | {_delta(c)} |"
                   for c in train]
-    changed = [c for c in data.metrics if c.numeric and c.changed]
-    lines += ["", f"<details><summary>Every metric that changed ({len(changed)} of "
-                  f"{sum(c.numeric for c in data.metrics)})</summary>", ""]
-    if changed:
-        lines += [f"| file | metric | `{_code(data.base.label)}` | this branch | change |",
-                  "|---|---|--:|--:|--:|"]
-        lines += [f"| `{c.file}` | {c.name} | {_value(c.old)} | {_value(c.new)} | "
-                  f"{_delta(c)} |" for c in changed]
-    else:
-        lines.append("No metric changed.")
+    shown = {id(c) for *_, c in headline} | {id(c) for c in train}
+    # The model's own figures first; drift and affinity figures largely follow from them.
+    order = [f.as_posix() for f in (paths.EVALUATE_METRICS, paths.TRAIN_METRICS,
+                                    paths.VALIDATION_METRICS, paths.GATE_METRICS)]
+    rest = sorted((c for c in changed if id(c) not in shown),
+                  key=lambda c: order.index(c.file) if c.file in order else len(order))
+    if not rest:
+        return "\n".join(lines)
+    listed = rest[:DETAIL_ROWS]
+    lines += ["", f"<details><summary>{len(rest)} more metrics changed ({len(changed)} of "
+                  f"{len(numeric)} in all; {len(numeric) - len(changed)} unchanged)</summary>",
+              "", f"| file | metric | `{_code(data.base.label)}` | this branch | change |",
+              "|---|---|--:|--:|--:|"]
+    lines += [f"| `{c.file}` | {c.name} | {_value(c.old)} | {_value(c.new)} | {_delta(c)} |"
+              for c in listed]
+    if len(rest) > len(listed):
+        lines += ["", f"{len(rest) - len(listed)} more not listed here: `dvc metrics diff "
+                      f"{_code(data.base.label)} --all` shows every one."]
     lines += ["", "</details>"]
     return "\n".join(lines)
 
@@ -400,13 +480,15 @@ def _validation_verdict(data: ReportData, side: int) -> str:
 
 def _validation_section(data: ReportData) -> str:
     base, head = data.validation
+    limit = (f"limit: `validate.max_rejected_share` = "
+             f"{_param_value(data.param('validate.max_rejected_share'))}")
+    if _validation_same(data):
+        return f"**Validation:** unchanged, {_validation_verdict(data, 1)} on both sides ({limit})."
+    old, new = _validation_verdict(data, 0), _validation_verdict(data, 1)
     lines = ["### Validation", "",
-             f"Verdict: {_validation_verdict(data, 0)} on `{_code(data.base.label)}`, "
-             f"{_validation_verdict(data, 1)} on this branch "
-             f"(limit: `validate.max_rejected_share` = "
-             f"{_param_value(data.param('validate.max_rejected_share'))})."]
-    if base is None and head is None:
-        return "\n".join(lines)
+             f"Verdict: {new} on this branch" + (f", {old} on `{_code(data.base.label)}`"
+                                                 if old != new else ", as on the base")
+             + f" ({limit})."]
     rows = []
     for name in ("rows_in", "rows_clean", "rows_rejected", "rejected_share"):
         rows.append(Change(paths.VALIDATION_METRICS.as_posix(), name,
@@ -414,13 +496,17 @@ def _validation_section(data: ReportData) -> str:
     reasons = sorted(set((base or {}).get("rejected_by_reason", {}))
                      | set((head or {}).get("rejected_by_reason", {})))
     for reason in reasons:
-        c = Change(paths.VALIDATION_METRICS.as_posix(), f"rejected: {reason}",
-                   (base or {}).get("rejected_by_reason", {}).get(reason),
-                   (head or {}).get("rejected_by_reason", {}).get(reason))
-        if c.changed or (c.new or 0) > 0:
-            rows.append(c)
-    lines += ["", f"| | `{_code(data.base.label)}` | this branch | change |", "|---|--:|--:|--:|"]
-    lines += [f"| {c.name} | {_value(c.old)} | {_value(c.new)} | {_delta(c)} |" for c in rows]
+        rows.append(Change(paths.VALIDATION_METRICS.as_posix(), f"rejected: {reason}",
+                           (base or {}).get("rejected_by_reason", {}).get(reason),
+                           (head or {}).get("rejected_by_reason", {}).get(reason)))
+    moved = [c for c in rows if c.changed]
+    if moved:
+        lines += ["", f"| | `{_code(data.base.label)}` | this branch | change |",
+                  "|---|--:|--:|--:|"]
+        lines += [f"| {c.name} | {_value(c.old)} | {_value(c.new)} | {_delta(c)} |"
+                  for c in moved]
+        if len(rows) > len(moved):
+            lines += ["", f"{len(rows) - len(moved)} unchanged rows not shown."]
     unexpected = (head or {}).get("unexpected_columns") or []
     if unexpected:
         lines += ["", f"Unexpected columns on this branch: {', '.join(map(str, unexpected))}."]
@@ -439,23 +525,36 @@ def _drift_verdict(report: dict | None) -> str:
 
 def _drift_section(data: ReportData) -> str:
     base, head = data.drift
-    lines = ["### Drift", "",
-             f"Verdict: {_drift_verdict(base)} on `{_code(data.base.label)}`, "
-             f"{_drift_verdict(head)} on this branch "
-             f"(`{paths.DRIFT_METRICS}`: current window against the training window)."]
     if base is None and head is None:
-        return "\n".join(lines)
-    lines += ["", f"| flag | `{_code(data.base.label)}` | this branch | |", "|---|:-:|:-:|---|"]
+        return "**Drift:** no report on either side."
+    tests = Change(paths.DRIFT_METRICS.as_posix(), "tests_run", (base or {}).get("tests_run"),
+                   (head or {}).get("tests_run"))
+    flags_same = all((base or {}).get(f) == (head or {}).get(f) for f in DRIFT_FLAGS)
+    quiet = not (head or {}).get("drift_detected") and not (head or {}).get("findings")
+    if flags_same and quiet:
+        run = (f"{_value(tests.new)} tests" if not tests.changed else
+               f"{_value(tests.new)} tests, {_value(tests.old)} on `{_code(data.base.label)}`")
+        return (f"**Drift:** {_drift_verdict(head)} on either side ({run}, "
+                f"{_value((head or {}).get('tests_drifted', 0))} drifted; "
+                f"`{paths.DRIFT_METRICS}`: current window against the training window).")
+    lines = ["### Drift", "",
+             f"Verdict: {_drift_verdict(head)} on this branch, {_drift_verdict(base)} on "
+             f"`{_code(data.base.label)}` (`{paths.DRIFT_METRICS}`: current window against the "
+             "training window)."]
+    rows = []
     for flag in DRIFT_FLAGS:
         old, new = (base or {}).get(flag), (head or {}).get(flag)
-        verdict = ("" if old == new else "**raised**" if new else "cleared" if old is not None
-                   else "new")
-        lines.append(f"| {flag} | {_flag(old)} | {_flag(new)} | {verdict} |")
+        if old == new:
+            continue
+        change = "**raised**" if new else "cleared" if old is not None else "new"
+        rows.append(f"| {flag} | {_flag(old)} | {_flag(new)} | {change} |")
     for name in ("tests_run", "tests_drifted"):
         c = Change(paths.DRIFT_METRICS.as_posix(), name, (base or {}).get(name),
                    (head or {}).get(name))
-        if c.old is not None or c.new is not None:
-            lines.append(f"| {name} | {_value(c.old)} | {_value(c.new)} | {_delta(c)} |")
+        if (c.old is not None or c.new is not None) and (c.changed or name == "tests_drifted"):
+            rows.append(f"| {name} | {_value(c.old)} | {_value(c.new)} | {_delta(c)} |")
+    lines += ["", f"| flag | `{_code(data.base.label)}` | this branch | |", "|---|:-:|:-:|---|",
+              *rows]
     old_top = [_drifted_name(t) for t in (base or {}).get("top_drifted") or []]
     new_top = [_drifted_name(t) for t in (head or {}).get("top_drifted") or []]
     if new_top or old_top:
@@ -507,6 +606,43 @@ def _drifted_name(entry: Any) -> str:
     return _code(str(entry))
 
 
+def _gate_section(data: ReportData) -> str:
+    """The gate's section (``panier.gate.render_markdown``): open when the gate refused the
+    branch's model, collapsed under a one-line summary when it passed."""
+    section = render_gate(data.gate).strip("\n")
+    if not section or not data.gate.get("passed"):
+        return section
+    body = section.split("\n", 1)[1].strip("\n") if "\n" in section else ""
+    decision = str(data.gate.get("decision", "")).replace("_", " ")
+    return "\n".join([f"<details><summary>Champion vs challenger gate: passed ({decision})"
+                      "</summary>", "", body, "", "</details>"])
+
+
+def describe_rule(rule: str, names: dict[str, str]) -> str:
+    """A rule key ("A + B -> C") in words: each product by its description with its code
+    beside, e.g. "RED STORAGE TIN (`10001`) + ... → ...". Codes without a description stay
+    bare. In: the key and a code -> description map. Out: Markdown for a table cell."""
+    antecedent, consequent = rule.split(" -> ")
+
+    def one(code: str) -> str:
+        name = names.get(code)
+        return f"{_code(name)} (`{_code(code)}`)" if name else f"`{_code(code)}`"
+
+    return " + ".join(one(c) for c in antecedent.split(" + ")) + " → " + one(consequent)
+
+
+def item_names(*tables: pd.DataFrame | None) -> dict[str, str]:
+    """Item code -> description from ``models/items.parquet`` tables; earlier tables win."""
+    names: dict[str, str] = {}
+    for table in tables:
+        if table is None or "description" not in table.columns:
+            continue
+        for code, text in zip(table["item_code"].astype(str), table["description"]):
+            if isinstance(text, str) and text.strip():
+                names.setdefault(code, text.strip())
+    return names
+
+
 def _rules_section(data: ReportData) -> str:
     (base, head), top = data.rules, data.top
     lines = ["### Rule changes"]
@@ -515,71 +651,86 @@ def _rules_section(data: ReportData) -> str:
     if base.rules is None or head.rules is None:
         return "\n".join(lines)
     changes = compare_rules(base.rules, head.rules)
+    moved = changes.confidence_changed
+    if not (len(changes.gained) or len(changes.lost) or len(moved)) and not notes:
+        return (f"**Rules:** unchanged, the same {len(head.rules):,} rules with the same "
+                "confidence on both sides.")
+    names = item_names(data.items[1], data.items[0])
     lines += ["", f"{len(base.rules):,} rules on `{_code(data.base.label)}`, "
                   f"{len(head.rules):,} on this branch: {len(changes.gained):,} gained, "
                   f"{len(changes.lost):,} lost, {len(changes.kept):,} kept, of which "
-                  f"{len(changes.confidence_changed):,} with a different confidence."]
+                  f"{len(moved):,} with a different confidence."]
 
     def table(title: str, frame: pd.DataFrame) -> list[str]:
         if frame.empty:
             return []
         out = ["", f"**{title}** (top {min(top, len(frame))} of {len(frame):,}, by support)",
                "", "| rule | support | confidence | lift |", "|---|--:|--:|--:|"]
-        out += [f"| `{_code(r.rule)}` | {r.support:.4f} | {r.confidence:.3f} | {r.lift:.2f} |"
-                for r in frame.head(top).itertuples()]
+        out += [f"| {describe_rule(r.rule, names)} | {r.support:.4f} | {r.confidence:.3f} | "
+                f"{r.lift:.2f} |" for r in frame.head(top).itertuples()]
         return out
 
     lines += table("Gained", changes.gained)
     lines += table("Lost", changes.lost)
-    moved = changes.confidence_changed
     if not moved.empty:
         lines += ["", f"**Largest confidence changes** (top {min(top, len(moved))} of "
                       f"{len(moved):,})", "",
                   f"| rule | confidence on `{_code(data.base.label)}` | this branch | change |",
                   "|---|--:|--:|--:|"]
-        lines += [f"| `{_code(r.rule)}` | {r.confidence_base:.3f} | {r.confidence_head:.3f} | "
-                  f"{r.delta:+.3f} |" for r in moved.head(top).itertuples()]
+        lines += [f"| {describe_rule(r.rule, names)} | {r.confidence_base:.3f} | "
+                  f"{r.confidence_head:.3f} | {r.delta:+.3f} |"
+                  for r in moved.head(top).itertuples()]
     return "\n".join(lines)
 
 
 def _groups_section(data: ReportData) -> str:
-    """Affinity groups gained, lost and changed (``panier.affinity.compare_groups``); empty
-    when neither side has groups."""
+    """Affinity groups gained, lost and changed (``panier.affinity.compare_groups``): one
+    line when nothing changed, else the counts with the tables collapsed; empty when neither
+    side has groups."""
     base, head = data.groups
     if base is None and head is None:
         return ""
-    lines = ["### Affinity groups", ""]
     if base is None or head is None:
         missing = data.base.label if base is None else data.head.label
-        lines.append(f"> The affinity groups of `{_code(missing)}` are not available: "
-                     f"`{paths.AFFINITY_ITEMS}` is in neither the local DVC cache nor a "
-                     "reachable DVC remote, or that revision has no affinity stage.")
-        return "\n".join(lines)
+        return (f"**Affinity groups:** the groups of `{_code(missing)}` are not available: "
+                f"`{paths.AFFINITY_ITEMS}` is in neither the local DVC cache nor a reachable "
+                "DVC remote, or that revision has no affinity stage.")
     changes = affinity.compare_groups(base, head)
-    lines.append(affinity.changes_markdown(changes, _code(data.base.label), top=data.top))
-    return "\n".join(lines)
+    markdown = affinity.changes_markdown(changes, _code(data.base.label),
+                                         top=min(data.top, 3)).strip()
+    counts, _, tables = markdown.partition("\n")
+    if not (changes.gained or changes.lost or changes.changed):
+        return f"**Affinity groups:** unchanged ({counts})"
+    # GitHub does not render Markdown inside <summary>: code spans become <code> there.
+    summary = re.sub(r"`([^`]*)`", r"<code>\1</code>", counts)
+    return "\n".join([f"<details><summary>Affinity groups: {summary}</summary>", "",
+                      tables.strip(), "", "</details>"])
+
+
+#: Bars are drawn only for figures that moved by at least this share of the base's value.
+MIN_PLOTTED_CHANGE = 0.01
 
 
 def _plots_section(data: ReportData) -> str:
     base, head = data.metrics_by_k
-    lines = ["### Plots", "",
-             "Drawn as text, so that no image of this repository's results is uploaded to an "
-             "image host."]
-    if data.artifacts_url:
-        lines.append(f"The interactive plots (`dvc plots diff`) are in the "
-                     f"[`pr-report` artifact of this run]({data.artifacts_url}).")
     base_rules, head_rules = (t.rules for t in data.rules)
     charts = [("Hit rate by k", metric_by_k_chart(base, head, "hit_rate", data.base.label)),
               ("NDCG by k", metric_by_k_chart(base, head, "ndcg", data.base.label)),
               ("Rules by confidence",
                confidence_histogram(base_rules, head_rules, data.base.label))]
     charts = [(title, chart) for title, chart in charts if chart]
-    for number, (title, chart) in enumerate(charts):
-        if number == 1:  # the first chart in view, the others one click away
-            lines += ["", "<details><summary>More plots</summary>"]
+    link = (f" The interactive plots (`dvc plots diff`) are in the [`pr-report` artifact of "
+            f"this run]({data.artifacts_url})." if data.artifacts_url else "")
+    if not charts:
+        return f"**Plots:** no plotted figure moved by {MIN_PLOTTED_CHANGE:.0%} or more.{link}"
+    lines = [f"<details><summary>Plots: {', '.join(t for t, _ in charts)} (only figures that "
+             f"moved by {MIN_PLOTTED_CHANGE:.0%} or more; drawn as text, no image is uploaded)"
+             "</summary>"]
+    if link:
+        lines += ["", link.strip()]
+    for title, chart in charts:
         lines += ["", f"**{title}**", "", "```text", chart, "```"]
-    if len(charts) > 1:
-        lines += ["", "</details>"]
+    lines += ["", "</details>"]
     return "\n".join(lines)
 
 
@@ -616,9 +767,24 @@ def bar_chart(rows: Sequence[tuple[str, float | None]], digits: int = 3) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def moved_enough(old: float | None, new: float | None,
+                 threshold: float = MIN_PLOTTED_CHANGE) -> bool:
+    """Whether a plotted figure moved enough to draw: by at least ``threshold`` of the base's
+    value, or appeared, or left zero. A missing new value is never drawn."""
+    if new is None:
+        return False
+    if old is None:
+        return True
+    if old == 0:
+        return new != 0
+    return abs(new - old) / abs(old) >= threshold
+
+
 def metric_by_k_chart(base: pd.DataFrame | None, head: pd.DataFrame | None, metric: str,
                       base_label: str) -> str:
-    """``metric`` by k for each recommender, base and branch bars next to each other."""
+    """``metric`` by k for each recommender, base and branch bars next to each other; only
+    the (k, recommender) pairs that moved by ``MIN_PLOTTED_CHANGE`` or more. Empty when none
+    did."""
     if head is None:
         return ""
     rows: list[tuple[str, float | None]] = []
@@ -632,6 +798,8 @@ def metric_by_k_chart(base: pd.DataFrame | None, head: pd.DataFrame | None, metr
             if base_by_k is not None and column in base_by_k.columns and k in base_by_k.index:
                 old = float(base_by_k.loc[k, column])
             new = float(head.loc[head["k"] == k, column].iloc[0])
+            if not moved_enough(old, new):
+                continue
             rows.append((f"k={k:<2} {recommender:<10} {_short(base_label)}", old))
             rows.append((f"{'':4} {'':<10} {_short('branch')}", new))
     return bar_chart(rows) if rows else ""
@@ -639,7 +807,8 @@ def metric_by_k_chart(base: pd.DataFrame | None, head: pd.DataFrame | None, metr
 
 def confidence_histogram(base: pd.DataFrame | None, head: pd.DataFrame | None,
                          base_label: str, bins: int = 10) -> str:
-    """How many rules fall in each tenth of confidence, base and branch side by side."""
+    """How many rules fall in each tenth of confidence, base and branch side by side; only
+    the bins whose count moved by ``MIN_PLOTTED_CHANGE`` or more. Empty when none did."""
     if head is None:
         return ""
     edges = [i / bins for i in range(bins + 1)]
@@ -653,13 +822,15 @@ def confidence_histogram(base: pd.DataFrame | None, head: pd.DataFrame | None,
         return cut.value_counts(sort=False).reindex(cut.cat.categories, fill_value=0).tolist()
 
     old, new = counts(base), counts(head)
-    first = next((i for i in range(bins) if new[i] or (old and old[i])), 0)
     rows: list[tuple[str, float | None]] = []
-    for i in range(first, bins):
+    for i in range(bins):
+        before = float(old[i]) if old else None
+        if not moved_enough(before, float(new[i])):
+            continue
         span = f"{edges[i]:.1f}-{edges[i + 1]:.1f}"
-        rows.append((f"{span} {_short(base_label)}", float(old[i]) if old else None))
+        rows.append((f"{span} {_short(base_label)}", before))
         rows.append((f"{'':7} {_short('branch')}", float(new[i])))
-    return bar_chart(rows, digits=0)
+    return bar_chart(rows, digits=0) if rows else ""
 
 
 # --- formatting ------------------------------------------------------------------------------
