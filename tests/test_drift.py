@@ -163,7 +163,7 @@ def _rule_support_case(current_rule_baskets: int) -> tuple[DriftTest, list[Drift
                           "antecedent_count": [125], "support": [0.1], "lift": [2.0]})
     matches = RuleMatches(np.array([current_rule_baskets * 5 // 4]),
                           np.array([current_rule_baskets]), np.ones(1000, dtype=bool))
-    (support,), untested = rule_support_tests(rules, matches, 1000, 1000, min_expected=40)
+    (support,), untested = rule_support_tests(rules, matches, 1000, 1000, fdr=0.025)
     assert untested == 0
     return support, decide([support], PARAMS.drift)
 

@@ -131,6 +131,27 @@ def test_drift_raised_on_the_branch_is_flagged_with_what_drifted():
     assert "`numeric: unit_price`, `item_share: 10001` (new)" in markdown
 
 
+def test_drift_findings_are_shown_by_group_with_products_named_in_words():
+    def found(group, label):
+        return {"group": group, "kind": "k", "feature": "f", "label": label}
+
+    labels = [f"PRODUCT {i} (1000{i}): in 1.0% of baskets, now 2.0%" for i in range(5)]
+    head = {"drift_detected": True, "data_drift": True, "concept_drift": False,
+            "retrain_recommended": True, "tests_run": 10, "tests_drifted": 6,
+            "top_drifted": ["item_share: 10000"],
+            "findings": [*(found("catalogue", t) for t in labels),
+                         found("price", "unit_price shifted: mean 2 -> 2.2 (+10.0%)")],
+            "groups": {"catalogue": {"tests": 8, "drifted": 5}, "price": {"tests": 2,
+                                                                          "drifted": 1}},
+            "items": {"new": [{"name": "90001"}], "discontinued": []}}
+    markdown = R.render(_data(drift=({"drift_detected": False}, head)))
+    row = next(line for line in markdown.splitlines() if line.startswith("| catalogue |"))
+    assert "| 8 | 5 |" in row and labels[0] in row and labels[2] in row
+    assert labels[3] not in row and "2 more" in row  # one group cannot crowd out the rest
+    assert "| price | 2 | 1 | unit_price shifted" in markdown
+    assert "New products: 1; discontinued products: 0" in markdown
+
+
 def test_a_long_report_is_cut_to_fit_a_pull_request_comment():
     metrics = [R.Change("metrics/m.json", f"metric_{i}", float(i), float(i) + 1.5)
                for i in range(3000)]

@@ -432,19 +432,27 @@ DriftFlag = Literal["data_drift", "concept_drift", "retrain_recommended"]
 
 class DriftParams(_Section):
     fdr: PositiveShare = Field(0.025, description="false discovery rate for Benjamini-Hochberg")
-    min_effect_numeric: float = Field(0.05, ge=0, description="Wasserstein / reference std")
-    min_effect_categorical: float = Field(0.05, ge=0, description="Jensen-Shannon distance")
-    min_effect_share: float = Field(0.1, ge=0, description="Cohen's h for proportions")
-    min_effect_confidence: float = Field(0.1, ge=0, description="absolute confidence change")
-    min_rule_baskets: int = Field(
-        20, ge=1, description="rules whose antecedent is rarer are skipped")
+    min_effect_numeric: float = Field(
+        0.03, ge=0, description="smallest Wasserstein / reference std worth reporting; the "
+        "training window's own variability raises it per test (noise_windows)")
+    min_effect_categorical: float = Field(
+        0.03, ge=0, description="smallest Jensen-Shannon distance (in excess of sampling "
+        "noise) worth reporting")
+    min_effect_share: float = Field(
+        0.03, ge=0, description="smallest Cohen's h of a share (items, rules, missing values, "
+        "model metrics) worth reporting")
+    min_effect_confidence: float = Field(
+        0.05, ge=0, description="smallest absolute change of a rule's confidence worth "
+        "reporting")
+    noise_windows: int = Field(
+        20, ge=0, description="pseudo-current windows cut from the training window to "
+        "measure what it does on its own; each test's floor is at least the largest effect "
+        "among them (0: params floors only)")
     fail_on_drift: bool | DriftFlag = Field(
         False, description="true: any drift fails the stage; or the flag that fails it")
     current: CurrentWindowParams = Field(default_factory=CurrentWindowParams)
-    min_item_baskets: int = Field(
-        40, ge=1, description="items expected in fewer current baskets are not tested")
     bootstrap_samples: int = Field(1000, ge=100, description="resamples of each interval")
-    bootstrap_seed: int = 0
+    bootstrap_seed: int = Field(0, description="seed of the bootstrap resamples")
     confidence_level: float = Field(0.95, gt=0.5, lt=1.0, description="of every interval")
 
 

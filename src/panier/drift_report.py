@@ -25,7 +25,8 @@ PLOTS = {
     "items": "share of baskets holding each of the most changed items",
     "rules": "confidence of each tested rule: as trained and on the current window",
 }
-_BINS = 30
+_BINS = 30  # bins of a continuous feature; a whole-number one gets at most _MAX_BINS
+_MAX_BINS = 40
 _TOP_ITEMS = 20
 _DISCRETE = ("quantity", "basket_size")
 _FEATURE_OF_PLOT = {f: ("numeric", f) for f in NUMERIC_FEATURES}
@@ -35,12 +36,14 @@ _FEATURE_OF_PLOT["country"] = ("categorical", S.COUNTRY)
 def _edges(feature: str, ref: np.ndarray, cur: np.ndarray) -> np.ndarray:
     """Bin edges covering both windows (so a shift past the reference range still shows),
     cut at the 0.5th and 99.5th percentiles so that a few extreme values do not squash the
-    plot; whole-number features get one bin per value."""
+    plot; whole-number features get bins of whole numbers, one value per bin while at most
+    ``_MAX_BINS`` are needed, else as many values per bin as keep them within it."""
     both = np.concatenate([ref, cur]) if cur.size else ref
     low, high = np.quantile(both, [0.005, 0.995])
     if feature in _DISCRETE:
-        high = max(high, low + 1)
-        return np.arange(math.floor(low), math.ceil(high) + 2) - 0.5
+        low, high = math.floor(low), max(math.ceil(high), math.floor(low) + 1)
+        width = max(1, math.ceil((high - low + 1) / _MAX_BINS))
+        return np.arange(low, high + width + 1, width) - 0.5
     if high <= low:
         high = low + 1.0
     return np.linspace(low, high, _BINS + 1)
@@ -63,7 +66,14 @@ def numeric_table(feature: str, ref: WindowSummary, cur: WindowSummary) -> pd.Da
         return pd.DataFrame({"value": [], "reference": [], "current": []})
     edges = _edges(feature, ref_values, cur_values)
     centers = (edges[:-1] + edges[1:]) / 2
-    return pd.DataFrame({"value": np.round(centers, 4),
+    if feature in _DISCRETE:
+        low, high = np.ceil(edges[:-1]).astype(int), np.floor(edges[1:]).astype(int)
+    else:
+        low, high = edges[:-1], edges[1:]
+    bins = [f"{a:.4g}" if a == b else f"{a:.4g} to {b:.4g}" for a, b in zip(low, high)]
+    # The first and last bins also hold the values beyond them (the plot's 0.5% tails).
+    bins[0], bins[-1] = f"up to {high[0]:.4g}", f"{low[-1]:.4g} or more"
+    return pd.DataFrame({"value": np.round(centers, 4), "bin": bins,
                          "reference": _histogram(ref_values, edges),
                          "current": _histogram(cur_values, edges)})
 
@@ -82,21 +92,31 @@ def country_table(ref: WindowSummary, cur: WindowSummary) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+_ITEM_KINDS = ("item_share", "new_item", "lost_item")
+
+
 def items_table(report: dict) -> pd.DataFrame:
-    """The items whose share of baskets moved most (by effect), tested ones only."""
-    tests = [t for t in report["tests"] if t["kind"] == "item_share"]
-    tests.sort(key=lambda t: (-t["effect"], t["feature"]))
-    rows = [{"item": t["feature"], "reference": t["reference"], "current": t["current"],
+    """The items whose share of baskets moved most: drifted ones first, then by effect;
+    new and discontinued products included. ``item`` names the product by description with
+    the code beside; ``kind`` is item_share, new_item or lost_item."""
+    tests = [t for t in report["tests"] if t["kind"] in _ITEM_KINDS]
+    tests.sort(key=lambda t: (not t["drifted"], -t["effect"], t["feature"]))
+    rows = [{"item": t.get("subject") or t["feature"], "code": t["feature"],
+             "kind": t["kind"], "reference": t["reference"], "current": t["current"],
              "drifted": int(t["drifted"])} for t in tests[:_TOP_ITEMS]]
-    return pd.DataFrame(rows, columns=["item", "reference", "current", "drifted"])
+    return pd.DataFrame(rows, columns=["item", "code", "kind", "reference", "current",
+                                       "drifted"])
 
 
 def rules_table(report: dict) -> pd.DataFrame:
+    """Every tested rule's confidence as trained and on the current window; ``rule`` names
+    its products by description with the codes beside, ``codes`` by code alone."""
     tests = sorted((t for t in report["tests"] if t["kind"] == "rule_confidence"),
                    key=lambda t: t["feature"])
-    rows = [{"rule": t["feature"], "reference": t["reference"], "current": t["current"],
+    rows = [{"rule": t.get("subject") or t["feature"], "codes": t["feature"],
+             "reference": t["reference"], "current": t["current"],
              "drifted": int(t["drifted"])} for t in tests]
-    return pd.DataFrame(rows, columns=["rule", "reference", "current", "drifted"])
+    return pd.DataFrame(rows, columns=["rule", "codes", "reference", "current", "drifted"])
 
 
 def plot_tables(report: dict, ref: WindowSummary, cur: WindowSummary
@@ -138,8 +158,8 @@ def _chart(name: str, table: pd.DataFrame, label: str) -> list[str]:
     if table.empty or table["current"].isna().all():
         return []
     x = table.iloc[:, 0]
-    labels = ", ".join(f'"{v:.3g}"' if isinstance(v, float | int | np.number) else f'"{v}"'
-                       for v in x)
+    labels = ", ".join(f'"{v:.3g}"' if isinstance(v, float | int | np.number)
+                       else '"' + str(v).replace('"', "'") + '"' for v in x)
     top = float(np.nanmax(table[["reference", "current"]].to_numpy()))
 
     def series(column: str) -> str:
@@ -157,8 +177,8 @@ def _top_table(report: dict) -> list[str]:
                                              report["top_drifted_plain"]), start=1):
         t = by_name[name]
         unit = _EFFECT_UNITS.get(t["effect_name"], "")
-        lines.append(f"| {rank} | `{name}` | {plain} | {t['effect']:.3f} {unit} "
-                     f"({t['floor']:g}) | {_p(t['p_adjusted'])} |")
+        lines.append(f"| {rank} | `{name}` | {_cell(plain)} | {t['effect']:.3f} {unit} "
+                     f"({t['floor']:.3g}) | {_p(t['p_adjusted'])} |")
     return lines
 
 
@@ -176,12 +196,59 @@ def _changes(entries: list[dict], what: str, fmt: str) -> list[str]:
         return []
     lines = [f"| {what} | before | now | effect | adjusted p |", "|---|---|---|---|---|"]
     for e in entries[:10]:
-        lines.append(f"| `{e['name']}` | {format(e['reference'], fmt)} | "
+        name = _cell(e.get("subject") or e["name"])
+        lines.append(f"| {name} | {format(e['reference'], fmt)} | "
                      f"{format(e['current'], fmt)} | {e['effect']:.3f} | "
                      f"{_p(e['p_adjusted'])} |")
     if len(entries) > 10:
         lines.append(f"| ... {len(entries) - 10} more in metrics/drift.json | | | | |")
     return lines
+
+
+def _cell(text: str) -> str:
+    """Text safe in a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+GROUP_TITLES = {"catalogue": "Catalogue: products and their popularity",
+                "price": "Price", "basket_shape": "Basket shape",
+                "rules": "Rules", "model_quality": "The served model",
+                "data_quality": "Data quality and origin"}
+_PER_GROUP = 5
+
+
+def _groups(report: dict) -> list[str]:
+    """Drifted findings by group, a few each, so that one kind cannot crowd out the
+    others; then new and discontinued products listed as such."""
+    groups, findings = report.get("groups"), report.get("findings")
+    if not groups or findings is None:
+        return []
+    out = ["## Findings by group", "", "| group | tests | drifted |", "|---|---|---|"]
+    out += [f"| {GROUP_TITLES.get(g, g)} | {v['tests']:,} | {v['drifted']:,} |"
+            for g, v in groups.items()]
+    out.append("")
+    for group in groups:
+        chosen = [f for f in findings if f["group"] == group]
+        if not chosen:
+            continue
+        out += [f"### {GROUP_TITLES.get(group, group)}", ""]
+        for f in chosen[:_PER_GROUP]:
+            why = f" (moved with {', '.join(f['explained_by'])})" if f.get("explained_by") \
+                else ""
+            out.append(f"- {f['label']}{why}")
+        if len(chosen) > _PER_GROUP:
+            out.append(f"- ... {len(chosen) - _PER_GROUP} more in metrics/drift.json")
+        out.append("")
+    items = report.get("items", {})
+    for key, title in (("new", "New products"), ("discontinued", "Discontinued products")):
+        entries = items.get(key) or []
+        if entries:
+            out += [f"## {title}", ""]
+            out += [f"- {e['label']}" for e in entries[:10]]
+            if len(entries) > 10:
+                out.append(f"- ... {len(entries) - 10} more in metrics/drift.json")
+            out.append("")
+    return out
 
 
 def render_markdown(report: dict, tables: dict[str, pd.DataFrame]) -> str:
@@ -220,6 +287,7 @@ def render_markdown(report: dict, tables: dict[str, pd.DataFrame]) -> str:
         "reaches its floor.",
         "",
     ]
+    out += _groups(report)
     if report["retrain_reasons"]:
         out += ["## Why retrain", "", "What the model learned or reads has changed:", ""]
         out += [f"- {r}" for r in report["retrain_reasons"][:10]] + [""]
@@ -244,8 +312,8 @@ def render_markdown(report: dict, tables: dict[str, pd.DataFrame]) -> str:
     else:
         out += ["No item's share of baskets changed significantly.", ""]
     if items["untested"]:
-        out += [f"{items['untested']:,} items were too rare in the current window to test.",
-                ""]
+        out += [f"{items['untested']:,} items were in too few baskets of both windows for any "
+                "change to be significant; see Not tested.", ""]
     out += ["## Rules", ""]
     changes = [_changes(rules["weakened"], "rule weakened (confidence)", ".2f"),
                _changes(rules["strengthened"], "rule strengthened (confidence)", ".2f"),
@@ -259,8 +327,8 @@ def render_markdown(report: dict, tables: dict[str, pd.DataFrame]) -> str:
     else:
         out += ["No rule's confidence or support changed significantly.", ""]
     if rules["untested"]:
-        out += [f"{rules['untested']:,} rules fire too rarely in the current window to test.",
-                ""]
+        out += [f"{rules['untested']:,} rules' antecedents were in too few baskets for any "
+                "change to be significant; see Not tested.", ""]
 
     top_k = report["top_k"]
     level = f"{top_k['confidence_level']:.0%}"
@@ -291,8 +359,7 @@ def render_markdown(report: dict, tables: dict[str, pd.DataFrame]) -> str:
             "these and the rest from `metrics/plots/drift/`.", ""]
     for stem in _plots_to_show(report):
         out += _chart(stem, tables[stem], PLOTS[stem])
-    out += ["How to read this report and why to trust it: README.md, section "
-            "\"Drift-check: how to read it and why to trust it\"."]
+    out += ["How to read this report and why to trust it: docs/concepts/drift-check.md."]
     return "\n".join(out) + "\n"
 
 

@@ -465,7 +465,37 @@ def _drift_section(data: ReportData) -> str:
         gone = [t for t in old_top if t not in new_top]
         if gone:
             lines.append(f"No longer among them: {', '.join(f'`{t}`' for t in gone)}")
+    lines += _drift_findings(head)
     return "\n".join(lines)
+
+
+_FINDINGS_PER_GROUP = 3
+
+
+def _drift_findings(report: dict | None) -> list[str]:
+    """The branch's drifted findings by group (catalogue, price, basket shape, rules, model
+    quality, data quality), a few each so that one kind cannot crowd out the others, in
+    words with products by description and code; new and discontinued products counted."""
+    if not report or not report.get("findings"):
+        return []
+    lines = ["", "| group | tests | drifted | first findings |", "|---|---|---|---|"]
+    for group, counts in (report.get("groups") or {}).items():
+        chosen = [f for f in report["findings"] if f.get("group") == group]
+        if not chosen:
+            continue
+        words = "<br>".join(_code(f.get("label", f.get("feature", "?")))
+                            for f in chosen[:_FINDINGS_PER_GROUP])
+        more = len(chosen) - _FINDINGS_PER_GROUP
+        if more > 0:
+            words += f"<br>... {more} more"
+        lines.append(f"| {group.replace('_', ' ')} | {counts.get('tests', 0):,} | "
+                     f"{counts.get('drifted', 0):,} | {words} |")
+    items = report.get("items") or {}
+    new, gone = len(items.get("new") or []), len(items.get("discontinued") or [])
+    if new or gone:
+        lines += ["", f"New products: {new}; discontinued products: {gone} "
+                      f"(`{paths.DRIFT_REPORT}` lists them)."]
+    return lines
 
 
 def _drifted_name(entry: Any) -> str:
