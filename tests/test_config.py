@@ -40,7 +40,8 @@ def test_cross_field_rules_are_checked():
     with pytest.raises(ConfigError, match="primary_k"):
         parse_params({"evaluate": {"ks": [1, 3], "primary_k": 5}})
     with pytest.raises(ConfigError, match="weakened_rule"):
-        parse_params({"ingest": {"generator": {"drift": {"weakened_rule": 0}}}})
+        parse_params({"ingest": {"generator": {"planted_rules": [],
+                                               "drift": {"weakened_rule": 0}}}})
 
 
 def test_malformed_yaml_and_a_missing_file_are_reported_plainly(tmp_path):

@@ -58,7 +58,8 @@ class PlantedRule(_Section):
 class PlantedDrift(_Section):
     """Changes the generator applies to its last ``window_days`` days (the current window)."""
 
-    window_days: int = Field(60, ge=1, description="the last days of the generated span that get the changes below")
+    window_days: int = Field(60, ge=1, description="the last days of the generated span, "
+                             "which get the changes below")
     price_shift: float = Field(0.0, gt=-1.0, description="relative change of all prices")
     boosted_item_rank: int | None = Field(None, ge=1, description="popularity rank of the item")
     boost_factor: float = Field(1.0, gt=0.0, description="popularity multiplier of that item")
