@@ -34,9 +34,21 @@ descriptions in `src/panier/config.py`, not here.
 """
 
 
-def _shown(value: object) -> str:
+def _plain(value: object) -> object:
+    """Models, lists and dicts of them as plain data."""
     if isinstance(value, BaseModel):
-        value = value.model_dump(by_alias=True)
+        return value.model_dump(by_alias=True, mode="json")
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _shown(value: object) -> str:
+    value = _plain(value)
+    if isinstance(value, list) and len(json.dumps(value)) > 80:
+        return f"{len(value)} entries: see params.yaml"
     if isinstance(value, date):
         value = value.isoformat()
     if value is None:

@@ -40,7 +40,8 @@ def test_cross_field_rules_are_checked():
     with pytest.raises(ConfigError, match="primary_k"):
         parse_params({"evaluate": {"ks": [1, 3], "primary_k": 5}})
     with pytest.raises(ConfigError, match="weakened_rule"):
-        parse_params({"ingest": {"generator": {"drift": {"weakened_rule": 0}}}})
+        parse_params({"ingest": {"generator": {"planted_rules": [],
+                                               "drift": {"weakened_rule": 0}}}})
 
 
 def test_malformed_yaml_and_a_missing_file_are_reported_plainly(tmp_path):
@@ -58,39 +59,43 @@ _FREE_FORM = {"ingest.generator.countries", "ingest.generator.planted_rules",
               "validate.max_rejected_share_by_reason", "train.spark.conf"}
 
 
-def _leaf_keys(section: dict, prefix: str = "") -> set[str]:
-    keys = set()
-    for name, value in section.items():
-        key = f"{prefix}{name}"
-        if isinstance(value, dict) and key not in _FREE_FORM:
-            keys |= _leaf_keys(value, f"{key}.")
-        else:
-            keys.add(key)
-    return keys
+def _undescribed(model, prefix: str = "") -> list[str]:
+    from pydantic import BaseModel
+
+    missing = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        nested = isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        if nested and not field.description:
+            missing += _undescribed(field.annotation, f"{key}.")
+        elif not field.description:
+            missing.append(key)
+    return missing
 
 
-def _documented_keys(table: str) -> tuple[set[str], set[str]]:
-    """Keys named in the first cell of the params reference table: ``a.b.c``, siblings after
-    it as ``d`` (meaning ``a.b.d``), and whole sections as ``a.b.*``."""
-    keys, sections = set(), set()
-    for line in table.splitlines():
-        if not line.startswith("| `"):
-            continue
-        cell = line.split("|")[1].replace(" or ", ", ")
-        names = [name.strip().strip("`") for name in cell.split(", ")]
-        parent = names[0].rsplit(".", 1)[0]
-        for name in names:
-            full = name if "." in name else f"{parent}.{name}"
-            (sections if full.endswith(".*") else keys).add(full.removesuffix(".*"))
-    return keys, sections
+def test_params_yaml_holds_exactly_the_schema_defaults():
+    """One source of truth: deleting a key of params.yaml changes nothing."""
+    import json
 
-
-def test_every_setting_of_params_yaml_is_explained_in_the_params_reference():
     import yaml
 
-    settings = _leaf_keys(yaml.safe_load((ROOT / "params.yaml").read_text()))
-    keys, sections = _documented_keys((ROOT / "docs" / "reference" / "params.md").read_text())
-    undocumented = {key for key in settings - keys
-                    if not any(key.startswith(f"{section}.") for section in sections)}
-    assert undocumented == set(), "add these to docs/reference/params.md"
-    assert keys - settings == set(), "docs/reference/params.md documents settings params.yaml lacks"
+    from panier.config import Params
+
+    committed = yaml.safe_load((ROOT / "params.yaml").read_text())
+    defaults = Params().model_dump(by_alias=True, mode="json")
+    assert json.loads(json.dumps(committed, default=str)) == defaults
+
+
+def test_every_setting_has_a_description():
+    from panier.config import Params
+
+    assert _undescribed(Params) == []
+
+
+def test_the_params_reference_is_generated_from_the_schema():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "scripts/params_reference.py", "--check"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

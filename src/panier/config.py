@@ -58,17 +58,20 @@ class PlantedRule(_Section):
 class PlantedDrift(_Section):
     """Changes the generator applies to its last ``window_days`` days (the current window)."""
 
-    window_days: int = Field(30, ge=1)
+    window_days: int = Field(60, ge=1, description="the last days of the generated span, "
+                             "which get the changes below")
     price_shift: float = Field(0.0, gt=-1.0, description="relative change of all prices")
     boosted_item_rank: int | None = Field(None, ge=1, description="popularity rank of the item")
     boost_factor: float = Field(1.0, gt=0.0, description="popularity multiplier of that item")
     weakened_rule: int | None = Field(None, ge=0, description="index into planted_rules")
-    weakened_confidence: PositiveShare = 0.6
+    weakened_confidence: PositiveShare = Field(
+        0.6, description="the weakened rule's confidence in that window")
     basket_size_shift: float = Field(0.0, ge=0.0, description="extra items per basket on average")
-    new_country: str = "Atlantis"
-    new_country_share: Share = 0.0
-    missing_column: Literal["customer_id", "description", "country"] = "description"
-    missing_share: Share = 0.0
+    new_country: str = Field("Atlantis", description="a country never seen before the window")
+    new_country_share: Share = Field(0.0, description="share of the window's invoices from it")
+    missing_column: Literal["customer_id", "description", "country"] = Field(
+        "description", description="the column that goes missing more often")
+    missing_share: Share = Field(0.0, description="its share of missing values in the window")
 
 
 #: Generator sizes are bounded here, so that a typo (``n_invoices: 1e13``) is a message naming
@@ -77,27 +80,43 @@ MAX_GENERATED_INVOICES = 5_000_000
 MAX_GENERATED_LINES = 20_000_000
 
 
+# The associations the default data is generated with (params.yaml shows the same).
+DEFAULT_PLANTED_RULES = [
+    {"antecedent": ["10040"], "consequent": "10055", "confidence": 0.8, "antecedent_share": 0.05},
+    {"antecedent": ["10070", "10085"], "consequent": "10100", "confidence": 0.7,
+     "antecedent_share": 0.03},
+    {"antecedent": ["10120"], "consequent": "10130", "confidence": 0.6, "antecedent_share": 0.04},
+    {"antecedent": ["10150"], "consequent": "10160", "confidence": 0.9, "antecedent_share": 0.03},
+    {"antecedent": ["10200"], "consequent": "10210", "confidence": 0.5, "antecedent_share": 0.05},
+]
+
+
 class GeneratorParams(_Section):
     """The embedded default source: a seeded generator of retail line items."""
 
-    seed: int = 42
+    seed: int = Field(42, description="seed of every random draw: equal params give equal data")
     n_invoices: int = Field(20_000, ge=10, le=MAX_GENERATED_INVOICES,
                             description="invoices (baskets) to generate")
-    n_items: int = Field(400, ge=10, le=1_000_000, description="catalogue size")
+    n_items: int = Field(500, ge=10, le=1_000_000, description="catalogue size; item codes run "
+                         "from 10001 (most popular) upward")
     n_customers: int = Field(4_000, ge=1, le=10_000_000, description="distinct customers")
-    start_date: date = date(2025, 1, 1)
+    start_date: date = Field(date(2025, 1, 1), description="the first day of the invoices")
     days: int = Field(365, ge=2, le=36_500, description="time span of the invoices")
     mean_basket_size: float = Field(6.0, ge=1.0, le=1_000.0,
                                     description="mean distinct items per basket")
-    popularity_skew: float = Field(1.0, ge=0.0, description="Zipf exponent of item popularity")
+    popularity_skew: float = Field(0.7, ge=0.0, description="Zipf exponent of item popularity: "
+                                   "higher, fewer items sell most")
     countries: dict[str, PositiveShare] = Field(
-        default_factory=lambda: {"United Kingdom": 0.85, "Germany": 0.05, "France": 0.05,
-                                 "Netherlands": 0.05}
-    )
+        default_factory=lambda: {"United Kingdom": 0.85, "Germany": 0.05, "France": 0.04,
+                                 "EIRE": 0.03, "Netherlands": 0.03},
+        description="country of each customer, by weight")
     guest_share: Share = Field(0.02, description="share of invoices with no customer id")
-    description_missing_share: Share = 0.01
+    description_missing_share: Share = Field(0.01, description="share of lines without a "
+                                             "description")
     dirty_share: Share = Field(0.01, description="share of extra rows with real-world dirt")
-    planted_rules: list[PlantedRule] = Field(default_factory=list)
+    planted_rules: list[PlantedRule] = Field(
+        default_factory=lambda: [PlantedRule(**rule) for rule in DEFAULT_PLANTED_RULES],
+        description="associations planted in the data: the ground truth mining must find")
     drift: PlantedDrift = Field(default_factory=PlantedDrift)
 
     @model_validator(mode="after")
@@ -159,8 +178,10 @@ class MappingParams(_Section):
 class CsvParams(_Section):
     """How a delimited text file (format csv) is split into fields."""
 
-    delimiter: str = Field(",", min_length=1, max_length=1)
-    quote_char: str = Field('"', min_length=1, max_length=1)
+    delimiter: str = Field(",", min_length=1, max_length=1, description="field separator "
+                           "(.tsv files use tabs)")
+    quote_char: str = Field('"', min_length=1, max_length=1, description="quote around fields "
+                            "that hold the delimiter or line breaks")
 
 
 class ParsingParams(_Section):
@@ -170,7 +191,7 @@ class ParsingParams(_Section):
         None, description="strftime format, e.g. '%d/%m/%Y %H:%M'; null: ISO 8601, else inferred")
     dayfirst: bool = Field(False, description="when inferring: 01/02 is 1 February (a "
                                               "first field above 12 anywhere decides day-first)")
-    decimal: Literal[".", ","] = "."
+    decimal: Literal[".", ","] = Field(".", description="the decimal separator of text numbers")
     epoch_unit: Literal["auto", "s", "ms", "us", "ns"] = Field(
         "auto", description="unit of integer timestamps; auto: decided from the magnitude of "
                             "all values (seconds, milli-, micro- or nanoseconds)")
@@ -182,7 +203,7 @@ class BasketParams(_Section):
     delimiter: str = Field(",", min_length=1, description="item separator of a basket_list; "
                                                            "FIMI splits on whitespace")
     strip_items: bool = Field(False, description="strip spaces around each item")
-    start_date: date = date(2025, 1, 1)
+    start_date: date = Field(date(2025, 1, 1), description="the day of the first basket")
     days: int = Field(365, ge=2, description="the baskets are spread evenly over these days")
 
 
@@ -197,15 +218,15 @@ class HttpParams(_Section):
 class S3Params(_Section):
     endpoint_url: str | None = Field(
         None, description="S3-compatible store; null: AWS_ENDPOINT_URL or AWS itself")
-    region: str | None = None
+    region: str | None = Field(None, description="the bucket's region; null: the default chain's")
 
 
 class SqlParams(_Section):
     url: str | None = Field(
         None, description="SQLAlchemy URL; ${VAR} is read from the environment; "
                           "null: the SQLite file at ingest.path")
-    table: str | None = None
-    query: str | None = None
+    table: str | None = Field(None, description="the table to read (or give query)")
+    query: str | None = Field(None, description="the SELECT to read (or give table)")
     order_by: list[str] = Field(default_factory=list,
                                 description="columns of a table read in this order")
     connect_timeout_seconds: int = Field(
@@ -217,13 +238,18 @@ class SqlParams(_Section):
 
 
 class IngestParams(_Section):
-    source: Literal[SOURCES] = "generator"
+    source: Literal[SOURCES] = Field(
+        "generator", description="where line items come from: generator, file, url, s3, "
+        "remote or sql (docs/how-to/own-data.md)")
     path: str = Field(
         "data/source",
         description="the file, http(s) URL, s3:// object or remote:// path read; dvc.yaml "
                     "declares it as a dependency of ingest, so that DVC notices when it changes")
-    format: Literal[FORMATS] = "auto"
-    encoding: str = "utf-8"
+    format: Literal[FORMATS] = Field(
+        "auto", description="csv, parquet, basket_list or fimi; auto goes by the file name "
+        "(.csv, .tsv, .txt, .parquet, .dat; .gz, .bz2, .xz are read too)")
+    encoding: str = Field("utf-8", description="text encoding of CSV, basket-list and FIMI "
+                          "files (byte-order marks are checked)")
     max_source_mb: float = Field(
         1024.0, gt=0, description="largest source read, in MB after decompression (a file, "
                                   "download or object); larger ones stop with a message")
@@ -280,16 +306,17 @@ class IngestParams(_Section):
 
 class ValidateParams(_Section):
     max_rejected_share: Share = Field(
-        0.1, description="the stage fails when more than this share of rows is rejected"
+        0.05, description="the stage fails when more than this share of rows is rejected"
     )
     max_basket_items: int | None = Field(
         None, ge=1, description="invoices with more distinct items are rejected; null: none "
         "are (big wholesale invoices are real sales: train.max_basket_items keeps them out of "
         "mining only)")
     non_product_codes: list[str] = Field(
-        default_factory=lambda: ["POST", "DOT", "M", "C2", "BANK CHARGES", "AMAZONFEE", "D", "S"]
-    )
-    cancelled_prefix: str = "C"
+        default_factory=lambda: ["POST", "DOT", "M", "C2", "BANK CHARGES", "AMAZONFEE", "D", "S"],
+        description="item codes that are postage, fees or adjustments, not products")
+    cancelled_prefix: str = Field("C", description="invoice ids starting with it are "
+                                  "cancellations")
     max_timestamp: date | None = Field(
         None, description="rows after this date are rejected as future; null means today"
     )
@@ -320,7 +347,7 @@ class ValidateParams(_Section):
 class WindowParams(_Section):
     """Time windows, counted back from the newest validated timestamp."""
 
-    current_days: int = Field(30, ge=1, description="latest period: the drift-check window")
+    current_days: int = Field(60, ge=1, description="latest period: the drift-check window")
     holdout_days: int = Field(30, ge=1, description="period before it: the evaluation window")
 
 
@@ -328,7 +355,8 @@ class SparkParams(_Section):
     """Where the ``spark`` engine runs: ``local[*]`` on this machine, or a cluster's master URL
     (``spark://host:7077``, ``yarn``, ``k8s://https://host:443``)."""
 
-    master: str = Field("local[*]", min_length=1)
+    master: str = Field("local[*]", min_length=1, description="local[*] (this machine) or a "
+                        "cluster's master URL")
     conf: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="extra Spark settings, e.g. spark.executor.memory")
 
@@ -348,7 +376,9 @@ class TrainParams(_Section):
         1_000_000, ge=1, le=100_000_000, description="mining stops with a message, before it "
         "starts where an estimate allows, when it would find more frequent itemsets")
     # How to mine, not what: every engine gives identical itemsets and rules.
-    engine: Literal["auto", "mlxtend", "pyfim", "spark"] = "auto"
+    engine: Literal["auto", "mlxtend", "pyfim", "spark"] = Field(
+        "auto", description="how to mine (identical results): auto picks pyfim when installed, "
+        "else mlxtend")
     spark: SparkParams = Field(default_factory=SparkParams)
 
     #: Keys that choose how the model is computed and never change it: kept out of the model
@@ -362,9 +392,10 @@ class TrainParams(_Section):
 
 
 class EvaluateParams(_Section):
-    ks: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1, 3, 5, 10])
-    primary_k: int = Field(5, ge=1)
-    seed: int = 7
+    ks: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: [1, 3, 5, 10], description="list lengths scored")
+    primary_k: int = Field(5, ge=1, description="the k of the headline figures")
+    seed: int = Field(7, description="seed of the hidden item drawn from each basket")
 
     @model_validator(mode="after")
     def _primary_in_ks(self) -> EvaluateParams:
