@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from playwright.sync_api import expect
 
 from browser import BrowserPage

@@ -217,7 +217,8 @@ def test_retraining_runs_main_on_a_schedule_and_proposes_through_a_bot_branch_on
     # The gate's champion is recorded first; the source is read again; the pull request
     # is opened only when the gate passed and drift or the schedule asks for a model.
     assert scripts.index("python -m panier.gate champion") < scripts.index("dvc repro --pull")
-    assert "dvc repro --pull --force --single-item ingest" in scripts
+    # check-params first: ingest depends on its output, and it refuses secrets in the path
+    assert "dvc repro --pull --force --single-item check-params ingest" in scripts
     gated = [s for s in job["steps"] if "gh pr create" in s.get("run", "")
              or "git push" in s.get("run", "").replace("\\\n", " ")
              or "push --force" in s.get("run", "")]

@@ -395,10 +395,10 @@ def summary_markdown(result: AffinityGroups, top: int = 10) -> str:
     s = result.summary
     lines = ["# Affinity groups", "",
              f"{s['groups']} groups hold {s['grouped_items']} of {s['nodes']} products "
-             f"({s['ungrouped_items']} ungrouped); {s['rules_inside_groups']} of {s['model_rules']} "
-             f"rules lie inside one group and {s['rules_anchored_in_groups']} have their "
-             f"consequent in the group of an antecedent item; {s['edges']} edges, modularity "
-             f"{s['modularity']:.3f}.", ""]
+             f"({s['ungrouped_items']} ungrouped); {s['rules_inside_groups']} of "
+             f"{s['model_rules']} rules lie inside one group and "
+             f"{s['rules_anchored_in_groups']} have their consequent in the group of an "
+             f"antecedent item; {s['edges']} edges, modularity {s['modularity']:.3f}.", ""]
     if result.groups.empty:
         return "\n".join(lines)
     lines += ["| group | products | baskets touched | rules inside | strongest rule | "
