@@ -11,12 +11,12 @@ Usage: ``npm ci --prefix tests/tools && python scripts/build_plots_page.py [--ch
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _generated import ROOT, write_or_check
+
 MODULES = ROOT / "tests" / "tools" / "node_modules"
 TARGET = ROOT / ".dvc" / "plots" / "offline.html"
 LIBRARIES = [("vega", "build/vega.min.js"), ("vega-lite", "build/vega-lite.min.js"),
@@ -65,24 +65,10 @@ def build(modules: Path = MODULES) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if the committed page differs from a fresh build")
-    args = parser.parse_args(argv)
     if not MODULES.is_dir():
         print("build_plots_page: run `npm ci --prefix tests/tools` first", file=sys.stderr)
         return 2
-    page = build()
-    if args.check:
-        if not TARGET.is_file() or TARGET.read_text(encoding="utf-8") != page:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run python scripts/build_plots_page.py",
-                  file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(page, encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)} ({len(page.encode()) // 1024} KiB)")
-    return 0
-
+    return write_or_check(TARGET, build, __doc__.split("\n\n")[0], argv)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,17 +8,15 @@ the committed page differs from a fresh build). Usage:
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import date
-from pathlib import Path
 
+from _generated import ROOT, write_or_check
 from pydantic import BaseModel
 
 from panier.config import Params
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "docs" / "reference" / "params.md"
 
 INTRO = """# Params
@@ -93,21 +91,7 @@ def build() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if the committed page differs from a fresh build")
-    args = parser.parse_args(argv)
-    page = build()
-    if args.check:
-        if TARGET.read_text(encoding="utf-8") != page:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run python scripts/params_reference.py",
-                  file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(page, encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)}")
-    return 0
-
+    return write_or_check(TARGET, build, __doc__.split("\n\n")[0], argv)
 
 if __name__ == "__main__":
     sys.exit(main())

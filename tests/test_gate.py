@@ -23,11 +23,11 @@ from panier.gate import (
     Figures,
     champion_files,
     decide,
-    md5,
     model_figures,
     paired_bootstrap,
     render_markdown,
 )
+from panier.io import file_md5 as md5
 
 K = 5
 

@@ -115,27 +115,14 @@ def maximal_itemset_sizes(matrix: sparse.csr_matrix, threshold: int) -> np.ndarr
     if installed("pyfim"):
         import fim
 
-        transactions = _row_lists(matrix)
-        transactions.append([])  # as in _mine_pyfim: no item in every transaction
-        found = fim.fpgrowth(transactions, target="m", supp=-threshold, zmin=1, report="a")
+        found = fim.fpgrowth(_pyfim_transactions(matrix), target="m", supp=-threshold,
+                             zmin=1, report="a")
         return np.fromiter((len(items) for items, _ in found), dtype=np.int64,
                            count=len(found))
-    from mlxtend.frequent_patterns.fpcommon import FPTree
     from mlxtend.frequent_patterns.fpmax import MFITree, fpmax_step
 
-    n_items = matrix.shape[1]
-    item_counts = np.bincount(matrix.indices, minlength=n_items)
-    by_count = np.argsort(-item_counts, kind="stable")
-    relabel = np.empty(n_items, dtype=np.int64)
-    relabel[by_count] = np.arange(n_items)
-    ranked = sparse.csr_matrix((matrix.data, relabel[matrix.indices], matrix.indptr),
-                               shape=matrix.shape)
-    ranked.sort_indices()
-    rank = {item: n_items - 1 - item for item in range(n_items)}
-    tree = FPTree(rank)
-    for row, multiplicity in Counter(map(tuple, _row_lists(ranked))).items():
-        tree.insert_itemset(list(row), multiplicity)
-    sizes = [len(items) for _, items in fpmax_step(tree, threshold, MFITree(rank), None,
+    tree, _ = _mlxtend_tree(matrix)
+    sizes = [len(items) for _, items in fpmax_step(tree, threshold, MFITree(tree.rank), None,
                                                    None, 0)]
     return np.asarray(sizes, dtype=np.int64)
 
@@ -148,21 +135,23 @@ def count_itemsets(matrix: sparse.csr_matrix, threshold: int, max_len: int, cap:
     if installed("pyfim"):
         import fim
 
-        transactions = _row_lists(matrix)
-        transactions.append([])  # as in _mine_pyfim
-        spectrum = fim.fpgrowth(transactions, target="s", supp=-threshold, zmin=1,
-                                zmax=max_len, report="#")
+        spectrum = fim.fpgrowth(_pyfim_transactions(matrix), target="s", supp=-threshold,
+                                zmin=1, zmax=max_len, report="#")
         return int(sum(spectrum.values()))
     from mlxtend.frequent_patterns.fpgrowth import fpg_step
 
     n_items = matrix.shape[1]
-    tree = _mlxtend_tree(matrix)
+    tree, _ = _mlxtend_tree(matrix)
     return sum(1 for _ in itertools.islice(fpg_step(tree, threshold, None, max_len, 0),
                                            cap + 1)) if n_items else 0
 
 
 def _mlxtend_tree(matrix: sparse.csr_matrix):
-    """mlxtend's FP-tree of ``matrix``'s rows, items relabelled by falling count."""
+    """mlxtend's FP-tree of ``matrix``'s rows, and the item ids by falling count.
+
+    Items are relabelled by falling count, so that each row's sorted ids list the most
+    frequent item first: the insertion order that keeps an FP-tree small. The tree's item
+    ``i`` is the original item ``by_count[i]``."""
     from mlxtend.frequent_patterns.fpcommon import FPTree
 
     n_items = matrix.shape[1]
@@ -174,9 +163,10 @@ def _mlxtend_tree(matrix: sparse.csr_matrix):
                                shape=matrix.shape)
     ranked.sort_indices()
     tree = FPTree({item: n_items - 1 - item for item in range(n_items)})
+    # Identical baskets go in once, with their multiplicity.
     for row, multiplicity in Counter(map(tuple, _row_lists(ranked))).items():
         tree.insert_itemset(list(row), multiplicity)
-    return tree
+    return tree, by_count
 
 
 def _row_lists(matrix: sparse.csr_matrix) -> list[list[int]]:
@@ -184,18 +174,20 @@ def _row_lists(matrix: sparse.csr_matrix) -> list[list[int]]:
     return [indices[a:b] for a, b in itertools.pairwise(indptr)]
 
 
+def _pyfim_transactions(matrix: sparse.csr_matrix) -> list[list[int]]:
+    """The rows as pyfim's transactions. pyfim 6.28 never reports a single item that is in
+    every transaction (its singleton goes missing, its supersets do not): one empty
+    transaction more changes no count but means that no item is in every transaction."""
+    return [*_row_lists(matrix), []]
+
+
 def _mine_pyfim(matrix: sparse.csr_matrix, threshold: int, max_len: int | None) -> Found:
     import fim
 
-    # pyfim 6.28 never reports a single item that is in every transaction (its singleton goes
-    # missing, its supersets do not): one empty transaction more changes no count but means
-    # that no item is in every transaction.
-    transactions = _row_lists(matrix)
-    transactions.append([])
     # A negative support is an absolute count: itemsets in at least `threshold` baskets.
     options = {"zmax": max_len} if max_len else {}
-    found = fim.fpgrowth(transactions, target="s", supp=-threshold, zmin=1, report="a",
-                         **options)
+    found = fim.fpgrowth(_pyfim_transactions(matrix), target="s", supp=-threshold, zmin=1,
+                         report="a", **options)
     itemsets = [tuple(sorted(items)) for items, _ in found]
     return itemsets, np.fromiter((count for _, count in found), dtype=np.int64,
                                  count=len(found))
@@ -208,23 +200,9 @@ def _mine_mlxtend(matrix: sparse.csr_matrix, threshold: int, max_len: int | None
     a dense copy of baskets x items (1.7 GB on retail.dat at support 0.001), and reports
     supports as floats. Building its ``FPTree`` here from the CSR rows and running its
     ``fpg_step`` keeps memory to the tree and gives the integer counts themselves."""
-    from mlxtend.frequent_patterns.fpcommon import FPTree
     from mlxtend.frequent_patterns.fpgrowth import fpg_step
 
-    n_items = matrix.shape[1]
-    item_counts = np.bincount(matrix.indices, minlength=n_items)
-    # Relabel items by falling count, so that each row's sorted ids list the most frequent
-    # item first: the insertion order that keeps an FP-tree small.
-    by_count = np.argsort(-item_counts, kind="stable")
-    relabel = np.empty(n_items, dtype=np.int64)
-    relabel[by_count] = np.arange(n_items)
-    ranked = sparse.csr_matrix((matrix.data, relabel[matrix.indices], matrix.indptr),
-                               shape=matrix.shape)
-    ranked.sort_indices()
-    tree = FPTree({item: n_items - 1 - item for item in range(n_items)})
-    # Identical baskets go in once, with their multiplicity.
-    for row, multiplicity in Counter(map(tuple, _row_lists(ranked))).items():
-        tree.insert_itemset(list(row), multiplicity)
+    tree, by_count = _mlxtend_tree(matrix)
     original = by_count.tolist()
     itemsets, counts = [], []
     for count, items in fpg_step(tree, threshold, None, max_len, 0):

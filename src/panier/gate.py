@@ -29,7 +29,6 @@ Everything but ``record_champion`` and the command line is pure: tables in, figu
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Sequence
@@ -44,6 +43,7 @@ from panier import paths
 from panier.config import GateParams
 from panier.errors import DataError, PanierError
 from panier.evaluation import Cases
+from panier.io import file_md5
 from panier.recommend import PopularityRecommender, RuleRecommender
 
 ARTIFACT = "basket-rules"
@@ -226,14 +226,6 @@ def _number(value: Any) -> str:
 # The champion: which version (data/champion.json) and its files (data/champion/).
 
 
-def md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def no_champion_pointer(stage: str, why: str) -> dict[str, Any]:
     return {"artifact": ARTIFACT, "stage": stage, "champion": None, "why": why}
 
@@ -265,7 +257,7 @@ def champion_files(pointer: dict[str, Any], folder: Path = paths.CHAMPION_DIR
     for name in MODEL_FILES:
         expected = champion.get("files", {}).get(name)
         target = folder / name
-        actual = md5(target) if target.is_file() else None
+        actual = file_md5(target) if target.is_file() else None
         if expected is None or actual != expected:
             what = "is missing" if actual is None else f"hashes to {actual}, not {expected}"
             raise DataError(

@@ -96,6 +96,15 @@ def write_text(text: str, path: str | Path) -> None:
     log.info("wrote %s", path)
 
 
+def file_md5(path: str | Path) -> str:
+    """The md5 of a file's bytes, read in 1 MB chunks: the hash DVC records in dvc.lock."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with Path(path).open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def fingerprint(frame: pd.DataFrame) -> str:
     """A content hash of a frame's column names, values and missing values: independent of
     file encoding, index, and how the values lie in memory (a slice or a copy, Arrow-backed

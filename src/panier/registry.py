@@ -23,7 +23,6 @@ Register and promote refuse a version whose model files are not all in the DVC r
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -345,14 +344,6 @@ def rollback(repo: Path, stage: str, reason: str, author: str | None = None,
 # Fetching a version's files for the serving application.
 
 
-def _md5(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _fetch_problem(repo: Path, info: remote_store.RemoteInfo, exc: Exception, path: str,
                    f: ModelFile, resolved: Resolved) -> str:
     """Why a model file could not be fetched: the remote is unusable, or lacks the file."""
@@ -375,6 +366,8 @@ def fetch(repo: Path, out: Path, stage: str | None = None, version: str | None =
     or the remote, are checked against ``dvc.lock`` and replace the old ones one by one."""
     from dvc.api import DVCFileSystem
 
+    from panier.io import file_md5  # here, not at the top: other commands stay light
+
     resolved = resolve(repo, stage=stage, version=version)
     path, files = artifact_files(repo, resolved.commit)
     info = remote_store.remote_info(repo, remote)
@@ -392,7 +385,7 @@ def fetch(repo: Path, out: Path, stage: str | None = None, version: str | None =
                 raise RegistryError(f"fetch {ARTIFACT} {resolved.version}: "
                                     f"{_fetch_problem(repo, info, exc, path, f, resolved)}") \
                     from None
-            actual = _md5(target)
+            actual = file_md5(target)
             if actual != f.md5:
                 raise RegistryError(
                     f"fetch {ARTIFACT} {resolved.version}: {path}/{f.name} hashes to {actual}, "
