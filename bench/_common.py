@@ -20,8 +20,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
-DATASETS = {"groceries": "groceries.csv.gz", "retail": "retail.dat.gz",
-            "T10I4D100K": "T10I4D100K.dat.gz"}
+DATASETS = {
+    "groceries": "groceries.csv.gz",
+    "retail": "retail.dat.gz",
+    "T10I4D100K": "T10I4D100K.dat.gz",
+}
 #: An invoice after every real one, alone in the current window, so that the train window
 #: holds every basket of a public dataset.
 LAST_ITEM = "~bench-last-invoice"
@@ -32,17 +35,20 @@ def tool_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["DVC_NO_ANALYTICS"] = "1"
-    for key, value in {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@panier.invalid",
-                       "GIT_COMMITTER_NAME": "bench",
-                       "GIT_COMMITTER_EMAIL": "bench@panier.invalid"}.items():
+    for key, value in {
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@panier.invalid",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@panier.invalid",
+    }.items():
         env.setdefault(key, value)
     return env
 
 
 @dataclass(frozen=True)
 class Measurement:
-    seconds: float      # wall time of the whole child process
-    peak_mb: float      # peak resident memory of the child and its waited-for descendants
+    seconds: float  # wall time of the whole child process
+    peak_mb: float  # peak resident memory of the child and its waited-for descendants
     cpu_seconds: float  # user + system CPU time of the same: what an idle machine needs
     stdout: str
     stderr: str
@@ -72,8 +78,9 @@ def measure(args: Sequence[str], cwd: Path, timeout: float = 7200) -> Measuremen
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(args)} exited {code}\n{stdout[-2000:]}\n{stderr[-4000:]}")
-    return Measurement(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
-                       stdout, stderr)
+    return Measurement(
+        seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stdout, stderr
+    )
 
 
 def median(values: Sequence[float]) -> float:
@@ -103,16 +110,18 @@ def canonical_lines(transactions: list[list[str]]) -> pd.DataFrame:
     n = len(invoice)
     stamps = pd.Series(pd.Timestamp("2024-01-01"), index=range(n))
     stamps.iloc[-1] = pd.Timestamp("2024-12-31")
-    return pd.DataFrame({
-        "invoice_id": pd.Series(invoice).map("{:07d}".format).astype("str"),
-        "timestamp": stamps.astype("datetime64[ns]"),
-        "customer_id": pd.Series(["c1"] * n, dtype="str"),
-        "country": pd.Series(["United Kingdom"] * n, dtype="str"),
-        "item_code": pd.Series(items, dtype="str"),
-        "description": pd.Series(items, dtype="str"),
-        "quantity": pd.Series([1] * n, dtype="int64"),
-        "unit_price": pd.Series([1.0] * n, dtype="float64"),
-    })
+    return pd.DataFrame(
+        {
+            "invoice_id": pd.Series(invoice).map("{:07d}".format).astype("str"),
+            "timestamp": stamps.astype("datetime64[ns]"),
+            "customer_id": pd.Series(["c1"] * n, dtype="str"),
+            "country": pd.Series(["United Kingdom"] * n, dtype="str"),
+            "item_code": pd.Series(items, dtype="str"),
+            "description": pd.Series(items, dtype="str"),
+            "quantity": pd.Series([1] * n, dtype="int64"),
+            "unit_price": pd.Series([1.0] * n, dtype="float64"),
+        }
+    )
 
 
 def copy_repo(dest: Path, params: dict | None = None) -> Path:
@@ -120,9 +129,13 @@ def copy_repo(dest: Path, params: dict | None = None) -> Path:
     at ``dest`` with one commit, params updated by ``params``; no outputs, lock or metrics."""
     if dest.exists():
         shutil.rmtree(dest)
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
-                             "--exclude-standard"], cwd=ROOT, capture_output=True, text=True,
-                            check=True).stdout.split("\0")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     for rel in filter(None, listed):
         source = ROOT / rel
         if rel == "dvc.lock" or rel.startswith(("metrics/", "bench/")) or not source.is_file():
@@ -132,8 +145,11 @@ def copy_repo(dest: Path, params: dict | None = None) -> Path:
         shutil.copy2(source, target)
     if params:
         update_params(dest, params)
-    for args in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
-                 ["git", "commit", "-q", "-m", "bench baseline"]):
+    for args in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        ["git", "commit", "-q", "-m", "bench baseline"],
+    ):
         subprocess.run(args, cwd=dest, env=tool_env(), check=True, capture_output=True)
     return dest
 
@@ -161,5 +177,7 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
 
 def machine_note() -> str:
     load = os.getloadavg()
-    return (f"{os.cpu_count()} cores, load average {load[0]:.1f} at the start (other jobs "
-            "share the machine: medians of repeated runs, and ratios taken in the same run)")
+    return (
+        f"{os.cpu_count()} cores, load average {load[0]:.1f} at the start (other jobs "
+        "share the machine: medians of repeated runs, and ratios taken in the same run)"
+    )

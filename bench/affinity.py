@@ -1,7 +1,7 @@
 """Affinity stage time against the train stage's, on a public dataset (retail.dat by default).
 
-Each round runs the real train stage (``panier.stages.train.main``) and then the real affinity
-stage (``panier.stages.affinity.main``, which reads the model train just wrote), each in a
+Each round runs the real train stage (``panier.stages.train.stage.main``) and then the real affinity
+stage (``panier.stages.affinity.stage.main``, which reads the model train just wrote), each in a
 fresh process on the same working directory. Times are taken inside each process, from the
 stage's start to its last file written (interpreter start and imports excluded, the same for
 both); the ratio affinity / train is taken per round, then the median over rounds. The bar
@@ -57,25 +57,36 @@ def child(stage: str, workdir: str) -> None:
 
 def prepare(dataset: str, root: Path) -> Path:
     """A working directory with the dataset as ``data/validated/clean.parquet``."""
-    from panier import io
+    from panier.core import io
 
     workdir = root / dataset
     (workdir / "data/validated").mkdir(parents=True, exist_ok=True)
-    io.write_parquet(canonical_lines(read_transactions(dataset)),
-                     workdir / "data/validated/clean.parquet")
+    io.write_parquet(
+        canonical_lines(read_transactions(dataset)), workdir / "data/validated/clean.parquet"
+    )
     repo_params = Path(__file__).resolve().parents[1] / "params.yaml"
     (workdir / "params.yaml").write_text(repo_params.read_text())
     return workdir
 
 
-def run_bench(dataset: str, support: float, confidence: float, max_len: int, engine: str,
-              repeats: int) -> str:
+def run_bench(
+    dataset: str, support: float, confidence: float, max_len: int, engine: str, repeats: int
+) -> str:
     here = str(Path(__file__).resolve())
     rounds = []
     with tempfile.TemporaryDirectory(prefix="panier-bench-affinity-") as tmp:
         workdir = prepare(dataset, Path(tmp))
-        update_params(workdir, {"train": {"min_support": support, "min_confidence": confidence,
-                                          "max_len": max_len, "engine": engine}})
+        update_params(
+            workdir,
+            {
+                "train": {
+                    "min_support": support,
+                    "min_confidence": confidence,
+                    "max_len": max_len,
+                    "engine": engine,
+                }
+            },
+        )
         for round_ in range(repeats):
             runs = {}
             for stage in ("train", "affinity"):
@@ -83,22 +94,55 @@ def run_bench(dataset: str, support: float, confidence: float, max_len: int, eng
                 runs[stage] = (json.loads(run.stdout.strip().splitlines()[-1]), run)
             train, affinity = runs["train"][0], runs["affinity"][0]
             rounds.append((train, affinity, runs["train"][1], runs["affinity"][1]))
-            print(f"round {round_ + 1}: train {train['seconds']:.2f} s, affinity "
-                  f"{affinity['seconds']:.2f} s, ratio "
-                  f"{affinity['seconds'] / train['seconds']:.2f}", flush=True)
+            print(
+                f"round {round_ + 1}: train {train['seconds']:.2f} s, affinity "
+                f"{affinity['seconds']:.2f} s, ratio "
+                f"{affinity['seconds'] / train['seconds']:.2f}",
+                flush=True,
+            )
     train_s = median([r[0]["seconds"] for r in rounds])
     affinity_s = median([r[1]["seconds"] for r in rounds])
     ratio = median([r[1]["seconds"] / r[0]["seconds"] for r in rounds])
     last = rounds[-1]
-    rows = [[dataset, support, confidence, max_len, last[0]["rules"], last[1]["nodes"],
-             last[1]["edges"], last[1]["groups"], f"{train_s:.2f}", f"{affinity_s:.2f}",
-             f"{ratio:.2f}", f"{median([r[2].peak_mb for r in rounds]):.0f}",
-             f"{median([r[3].peak_mb for r in rounds]):.0f}", last[1]["explorer_kb"],
-             len(rounds)]]
+    rows = [
+        [
+            dataset,
+            support,
+            confidence,
+            max_len,
+            last[0]["rules"],
+            last[1]["nodes"],
+            last[1]["edges"],
+            last[1]["groups"],
+            f"{train_s:.2f}",
+            f"{affinity_s:.2f}",
+            f"{ratio:.2f}",
+            f"{median([r[2].peak_mb for r in rounds]):.0f}",
+            f"{median([r[3].peak_mb for r in rounds]):.0f}",
+            last[1]["explorer_kb"],
+            len(rounds),
+        ]
+    ]
     return markdown_table(
-        ["dataset", "support", "confidence", "max_len", "rules", "products", "edges",
-         "groups", "train s", "affinity s", "ratio", "train MB", "affinity MB",
-         "explorer KB", "runs"], rows)
+        [
+            "dataset",
+            "support",
+            "confidence",
+            "max_len",
+            "rules",
+            "products",
+            "edges",
+            "groups",
+            "train s",
+            "affinity s",
+            "ratio",
+            "train MB",
+            "affinity MB",
+            "explorer KB",
+            "runs",
+        ],
+        rows,
+    )
 
 
 def main() -> None:
@@ -114,12 +158,15 @@ def main() -> None:
     if args.child:
         return child(*args.child)
     started = time.perf_counter()
-    table = run_bench(args.dataset, args.support, args.confidence, args.max_len, args.engine,
-                      args.repeats)
-    text = (f"## Affinity stage against the train stage\n\n{machine_note()}; took "
-            f"{time.perf_counter() - started:.0f} s. Times are in-process, from the stage's "
-            "start to its last output; 'ratio' is affinity s / train s per round, median over "
-            f"rounds (the bar: within 2).\n\n{table}\n")
+    table = run_bench(
+        args.dataset, args.support, args.confidence, args.max_len, args.engine, args.repeats
+    )
+    text = (
+        f"## Affinity stage against the train stage\n\n{machine_note()}; took "
+        f"{time.perf_counter() - started:.0f} s. Times are in-process, from the stage's "
+        "start to its last output; 'ratio' is affinity s / train s per round, median over "
+        f"rounds (the bar: within 2).\n\n{table}\n"
+    )
     print("\n" + text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "affinity.md").write_text(text)

@@ -18,7 +18,7 @@ each planted change (the same world, regenerated with the change planted in its 
 of ``params.yaml``, exactly what ``dvc repro`` uses.
 
 The timing run builds a repository-shaped folder with 1,000,000 training-window rows and
-200,000 current-window rows, and times ``python -m panier.stages.drift_check`` in it (wall
+200,000 current-window rows, and times ``panier stage drift-check`` in it (wall
 time and CPU time of the process).
 """
 
@@ -45,22 +45,22 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from panier import io  # noqa: E402
-from panier import schema as S  # noqa: E402
-from panier.baskets import Windows, baskets_from_lines, split_windows  # noqa: E402
-from panier.config import Params, load_params  # noqa: E402
-from panier.drift import (  # noqa: E402
+from panier.core import io  # noqa: E402
+from panier.core import schema as S  # noqa: E402
+from panier.core.baskets import Windows, baskets_from_lines, split_windows  # noqa: E402
+from panier.core.config import Params, load_params  # noqa: E402
+from panier.stages.drift_check.drift import (  # noqa: E402
     Reference,
     check_drift,
     prepare_reference,
     rule_label,
     summarize_lines,
 )
-from panier.drift_window import RejectedWindows, split_rejected  # noqa: E402
-from panier.generate import generate_line_items, item_code  # noqa: E402
-from panier.mining import association_rules, frequent_itemsets  # noqa: E402
-from panier.model import describe_items  # noqa: E402
-from panier.validation import validate_line_items  # noqa: E402
+from panier.stages.drift_check.window import RejectedWindows, split_rejected  # noqa: E402
+from panier.stages.ingest.generate import generate_line_items, item_code  # noqa: E402
+from panier.stages.train.mining import association_rules, frequent_itemsets  # noqa: E402
+from panier.stages.train.model import describe_items  # noqa: E402
+from panier.stages.validate.validation import validate_line_items  # noqa: E402
 
 PARAMS: Params = load_params(ROOT / "params.yaml")
 TODAY = pd.Timestamp("2030-01-01").date()  # fixed, so that no generated row is "future"
@@ -92,8 +92,9 @@ class Scenario:
     world: str = "default"
 
 
-def _new_product(current: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator
-                 ) -> pd.DataFrame:
+def _new_product(
+    current: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
     """A product launched in the current window, in 3% of its baskets."""
     invoices = current.drop_duplicates(S.INVOICE)
     chosen = invoices[rng.random(len(invoices)) < 0.03].copy()
@@ -104,8 +105,7 @@ def _new_product(current: pd.DataFrame, train: pd.DataFrame, rng: np.random.Gene
     return pd.concat([current, chosen], ignore_index=True)
 
 
-def _swap(current: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator
-          ) -> pd.DataFrame:
+def _swap(current: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Two items' popularity swapped: each sells as often as the other used to."""
     a, b = (item_code(r) for r in SWAPPED_RANKS)
     out = current.copy()
@@ -114,8 +114,9 @@ def _swap(current: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator
     return out
 
 
-def _weekend_baskets(current: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator
-                     ) -> pd.DataFrame:
+def _weekend_baskets(
+    current: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
     """Weekend baskets (Saturday, Sunday) two items larger: each gets two more lines drawn
     from the training window's lines (items by their popularity)."""
     invoices = current.drop_duplicates(S.INVOICE)
@@ -139,42 +140,53 @@ def scenarios() -> dict[str, Scenario]:
         "mean price +10%": Scenario({"price_shift": 0.10}, ("numeric: unit_price",)),
         f"item of rank {BOOSTED_RANK} twice as popular": Scenario(
             {"boosted_item_rank": BOOSTED_RANK, "boost_factor": 2.0},
-            (f"item_share: {item_code(BOOSTED_RANK)}",)),
+            (f"item_share: {item_code(BOOSTED_RANK)}",),
+        ),
         f"rule confidence {rules[0].confidence:g} -> 0.6": Scenario(
-            {"weakened_rule": 0, "weakened_confidence": 0.6}, (rule(0),)),
-        "mean basket size +1 item": Scenario({"basket_size_shift": 1.0},
-                                             ("numeric: basket_size",)),
-        "5% of rows from a new country": Scenario({"new_country_share": 0.05},
-                                                  ("categorical: country",)),
+            {"weakened_rule": 0, "weakened_confidence": 0.6}, (rule(0),)
+        ),
+        "mean basket size +1 item": Scenario({"basket_size_shift": 1.0}, ("numeric: basket_size",)),
+        "5% of rows from a new country": Scenario(
+            {"new_country_share": 0.05}, ("categorical: country",)
+        ),
         "description missing 1% -> 20%": Scenario(
             {"missing_column": "description", "missing_share": _description_share(0.20)},
-            ("missing_rate: description",)),
-        "new product in 3% of baskets": Scenario(expected=(f"new_item: {NEW_ITEM}",),
-                                                 edit=_new_product),
+            ("missing_rate: description",),
+        ),
+        "new product in 3% of baskets": Scenario(
+            expected=(f"new_item: {NEW_ITEM}",), edit=_new_product
+        ),
         "item of rank 300 twice as popular": Scenario(
-            {"boosted_item_rank": 300, "boost_factor": 2.0},
-            (f"item_share: {item_code(300)}",)),
+            {"boosted_item_rank": 300, "boost_factor": 2.0}, (f"item_share: {item_code(300)}",)
+        ),
         f"items of rank {SWAPPED_RANKS[0]} and {SWAPPED_RANKS[1]} swap popularity": Scenario(
-            expected=tuple(f"item_share: {item_code(r)}" for r in SWAPPED_RANKS), edit=_swap),
+            expected=tuple(f"item_share: {item_code(r)}" for r in SWAPPED_RANKS), edit=_swap
+        ),
         f"two-item rule confidence {rules[1].confidence:g} -> 0.4": Scenario(
-            {"weakened_rule": 1, "weakened_confidence": 0.4}, (rule(1),)),
+            {"weakened_rule": 1, "weakened_confidence": 0.4}, (rule(1),)
+        ),
         f"rule confidence {rules[4].confidence:g} -> 0.8": Scenario(
-            {"weakened_rule": 4, "weakened_confidence": 0.8}, (rule(4),)),
+            {"weakened_rule": 4, "weakened_confidence": 0.8}, (rule(4),)
+        ),
         "mean price +5%": Scenario({"price_shift": 0.05}, ("numeric: unit_price",)),
-        "weekend baskets +2 items": Scenario(expected=("numeric: basket_size",),
-                                             edit=_weekend_baskets),
+        "weekend baskets +2 items": Scenario(
+            expected=("numeric: basket_size",), edit=_weekend_baskets
+        ),
         f"{SHORT_DAYS}-day current window, no drift": Scenario(days=SHORT_DAYS),
-        f"{SHORT_DAYS}-day current window, rule confidence {rules[0].confidence:g} -> 0.6":
-            Scenario({"weakened_rule": 0, "weakened_confidence": 0.6}, (rule(0),),
-                     days=SHORT_DAYS),
+        f"{SHORT_DAYS}-day current window, rule confidence {rules[0].confidence:g} -> 0.6": Scenario(  # noqa: E501
+            {"weakened_rule": 0, "weakened_confidence": 0.6}, (rule(0),), days=SHORT_DAYS
+        ),
         "5,000-item catalogue, no drift": Scenario(world="large"),
     }
 
 
 def _generate(seed: int, drift: dict, **generator) -> pd.DataFrame:
     params = PARAMS.ingest.generator
-    return generate_line_items(params.model_copy(update={
-        "seed": seed, "drift": params.drift.model_copy(update=drift), **generator}))
+    return generate_line_items(
+        params.model_copy(
+            update={"seed": seed, "drift": params.drift.model_copy(update=drift), **generator}
+        )
+    )
 
 
 @dataclass
@@ -187,23 +199,30 @@ class _World:
 def _world(seed: int, **generator) -> _World:
     """A world drawn with the default params (and ``generator`` overrides), its model
     trained on its training window, ready to be checked against any current window."""
-    validated = validate_line_items(_generate(seed, {}, **generator), PARAMS.validate_,
-                                    today=TODAY)
+    validated = validate_line_items(_generate(seed, {}, **generator), PARAMS.validate_, today=TODAY)
     windows = split_windows(validated.clean, PARAMS.windows)
     rejected = split_rejected(validated.rejected, windows.holdout_start, windows.current_start)
     baskets = baskets_from_lines(windows.train)
     train = PARAMS.train
-    rules = association_rules(frequent_itemsets(baskets, train.min_support, train.max_len),
-                              baskets.n_baskets, train.min_confidence)
+    rules = association_rules(
+        frequent_itemsets(baskets, train.min_support, train.max_len),
+        baskets.n_baskets,
+        train.min_confidence,
+    )
     items = describe_items(windows.train, baskets)
-    reference = prepare_reference(summarize_lines(windows.train, rejected.train),
-                                  baskets_from_lines(windows.holdout), rules, items,
-                                  PARAMS.evaluate)
+    reference = prepare_reference(
+        summarize_lines(windows.train, rejected.train),
+        baskets_from_lines(windows.holdout),
+        rules,
+        items,
+        PARAMS.evaluate,
+    )
     return _World(windows, rejected, reference)
 
 
-def _last_days(lines: pd.DataFrame, rejected: pd.DataFrame, days: int
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _last_days(
+    lines: pd.DataFrame, rejected: pd.DataFrame, days: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The invoices (and rejected rows) of the last ``days`` days."""
     first = lines.groupby(S.INVOICE)[S.TIMESTAMP].transform("min")
     start = first.max() - pd.Timedelta(days=days)
@@ -231,57 +250,86 @@ def replicate(seed: int) -> list[dict]:
             result = validate_line_items(raw, PARAMS.validate_, today=TODAY)
             first = result.clean.groupby(S.INVOICE)[S.TIMESTAMP].transform("min")
             current_lines = result.clean[first > windows.current_start]
-            current_rejected = split_rejected(result.rejected, windows.current_start,
-                                              windows.current_start).current
+            current_rejected = split_rejected(
+                result.rejected, windows.current_start, windows.current_start
+            ).current
         else:
             current_lines, current_rejected = windows.current, world.rejected.current
         if scenario.edit is not None:
             rng = np.random.default_rng([seed, len(name)])
             current_lines = scenario.edit(current_lines, windows.train, rng)
         if scenario.days is not None:
-            current_lines, current_rejected = _last_days(current_lines, current_rejected,
-                                                         scenario.days)
+            current_lines, current_rejected = _last_days(
+                current_lines, current_rejected, scenario.days
+            )
         started = time.perf_counter()
-        report = check_drift(world.reference, summarize_lines(current_lines, current_rejected),
-                             PARAMS.drift, PARAMS.evaluate)
+        report = check_drift(
+            world.reference,
+            summarize_lines(current_lines, current_rejected),
+            PARAMS.drift,
+            PARAMS.evaluate,
+        )
         seconds = time.perf_counter() - started
         flagged = report["data_drift"] or report["concept_drift"]
         top = report["top_drifted"][0] if report["top_drifted"] else ""
         # Effects and floors of the tests some scenario plants (all the tables read).
-        effects = {f"{t['kind']}: {t['feature']}": t["effect"] for t in report["tests"]
-                   if f"{t['kind']}: {t['feature']}" in planted}
-        floors = {f"{t['kind']}: {t['feature']}": t["floor"] for t in report["tests"]
-                  if f"{t['kind']}: {t['feature']}" in planted}
+        effects = {
+            f"{t['kind']}: {t['feature']}": t["effect"]
+            for t in report["tests"]
+            if f"{t['kind']}: {t['feature']}" in planted
+        }
+        floors = {
+            f"{t['kind']}: {t['feature']}": t["floor"]
+            for t in report["tests"]
+            if f"{t['kind']}: {t['feature']}" in planted
+        }
         # What testing each at p < 0.05 with no correction and no effect floor would say.
         naive = any(t["p_value"] < 0.05 for t in report["tests"])
-        rows.append({"seed": seed, "scenario": name, "flagged": bool(flagged),
-                     "naive": bool(naive),
-                     "named_first": bool(flagged and top in scenario.expected), "top": top,
-                     "tested": bool(set(scenario.expected) & set(effects)),
-                     "tests": report["tests_run"],
-                     "kinds": sorted({t.split(":")[0] for t in report["top_drifted"]}),
-                     "seconds": seconds, "effects": effects, "floors": floors})
+        rows.append(
+            {
+                "seed": seed,
+                "scenario": name,
+                "flagged": bool(flagged),
+                "naive": bool(naive),
+                "named_first": bool(flagged and top in scenario.expected),
+                "top": top,
+                "tested": bool(set(scenario.expected) & set(effects)),
+                "tests": report["tests_run"],
+                "kinds": sorted({t.split(":")[0] for t in report["top_drifted"]}),
+                "seconds": seconds,
+                "effects": effects,
+                "floors": floors,
+            }
+        )
     return rows
 
 
 def accuracy_table(rows: pd.DataFrame) -> str:
-    lines = ["| scenario | runs | tests (median) | drift raised | right test named first | "
-             "share | bar |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| scenario | runs | tests (median) | drift raised | right test named first | "
+        "share | bar |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, scenario in scenarios().items():
         part = rows[rows["scenario"] == name]
-        runs, flagged, named = len(part), int(part["flagged"].sum()), \
-            int(part["named_first"].sum())
+        runs, flagged, named = len(part), int(part["flagged"].sum()), int(part["named_first"].sum())
         tests = int(part["tests"].median())
         if not scenario.expected:
-            lines.append(f"| {name} (false alarms) | {runs} | {tests:,} | {flagged} | - | "
-                         f"{flagged / runs:.1%} | <= 5% |")
+            lines.append(
+                f"| {name} (false alarms) | {runs} | {tests:,} | {flagged} | - | "
+                f"{flagged / runs:.1%} | <= 5% |"
+            )
             if name == "no drift":
                 naive = int(part["naive"].sum())
-                lines.append(f"| {name}, each test at p < 0.05 uncorrected (for comparison) "
-                             f"| {runs} | {tests:,} | {naive} | - | {naive / runs:.1%} | |")
+                lines.append(
+                    f"| {name}, each test at p < 0.05 uncorrected (for comparison) "
+                    f"| {runs} | {tests:,} | {naive} | - | {naive / runs:.1%} | |"
+                )
         else:
-            lines.append(f"| {name} | {runs} | {tests:,} | {flagged} | {named} | "
-                         f"{named / runs:.1%} | >= 90% |")
+            lines.append(
+                f"| {name} | {runs} | {tests:,} | {flagged} | {named} | "
+                f"{named / runs:.1%} | >= 90% |"
+            )
     return "\n".join(lines)
 
 
@@ -290,14 +338,16 @@ def calibration_table(rows: pd.DataFrame) -> str:
     over worlds), its floor (the larger of the params floor and the training window's own
     largest effect; median over worlds) and its effect with the change (5th percentile)."""
     null = rows[rows["scenario"] == "no drift"]
-    lines = ["| scenario | test | no drift, 99th percentile | floor (median) | planted, 5th "
-             "percentile |", "|---|---|---|---|---|"]
+    lines = [
+        "| scenario | test | no drift, 99th percentile | floor (median) | planted, 5th "
+        "percentile |",
+        "|---|---|---|---|---|",
+    ]
     for name, scenario in scenarios().items():
         for expected in scenario.expected[:1]:
             quiet = pd.Series([e.get(expected) for e in null["effects"]], dtype=float).dropna()
             part = rows[rows["scenario"] == name]
-            loud = pd.Series([e.get(expected) for e in part["effects"]],
-                             dtype=float).fillna(0.0)
+            loud = pd.Series([e.get(expected) for e in part["effects"]], dtype=float).fillna(0.0)
             floor = pd.Series([f.get(expected) for f in part["floors"]], dtype=float).dropna()
             q = f"{quiet.quantile(0.99):.3f}" if len(quiet) else "untested"
             fl = f"{floor.median():.3f}" if len(floor) else "untested"
@@ -311,9 +361,12 @@ def false_alarm_detail(rows: pd.DataFrame) -> str:
     if alarms.empty:
         return "No false alarm."
     counts = pd.Series([k for kinds in alarms["kinds"] for k in kinds]).value_counts()
-    return "False alarms by kind of test: " + ", ".join(
-        f"{kind} {n}" for kind, n in counts.items()) + "; first named: " + ", ".join(
-        alarms["top"].tolist()[:10])
+    return (
+        "False alarms by kind of test: "
+        + ", ".join(f"{kind} {n}" for kind, n in counts.items())
+        + "; first named: "
+        + ", ".join(alarms["top"].tolist()[:10])
+    )
 
 
 def misses(rows: pd.DataFrame) -> str:
@@ -325,11 +378,12 @@ def misses(rows: pd.DataFrame) -> str:
     for name, part in missed.groupby("scenario", sort=False):
         tops = part["top"].replace("", "nothing raised").value_counts()
         untested = int((~part["tested"]).sum())
-        out.append(f"- {name}: {len(part)} missed; named first instead: "
-                   + ", ".join(f"{t} ({n})" for t, n in tops.head(4).items())
-                   + (f"; the planted test was not run in {untested}" if untested else ""))
+        out.append(
+            f"- {name}: {len(part)} missed; named first instead: "
+            + ", ".join(f"{t} ({n})" for t, n in tops.head(4).items())
+            + (f"; the planted test was not run in {untested}" if untested else "")
+        )
     return "Misses:\n" + "\n".join(out)
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,12 +405,20 @@ def _timing_repo(folder: Path, reference_rows: int, current_rows: int) -> dict:
     (folder / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     for stage in ("ingest", "validate", "train", "evaluate"):
-        subprocess.run([sys.executable, "-m", f"panier.stages.{stage}"], cwd=folder, env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", f"panier.stages.{stage}"],
+            cwd=folder,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     clean = io.read_parquet(folder / "data/validated/clean.parquet")
     windows = split_windows(clean, load_params(folder / "params.yaml").windows)
-    return {"training rows": len(windows.train), "holdout rows": len(windows.holdout),
-            "current rows": len(windows.current)}
+    return {
+        "training rows": len(windows.train),
+        "holdout rows": len(windows.holdout),
+        "current rows": len(windows.current),
+    }
 
 
 def timing(reference_rows: int = 1_000_000, current_rows: int = 200_000) -> str:
@@ -366,20 +428,27 @@ def timing(reference_rows: int = 1_000_000, current_rows: int = 200_000) -> str:
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "panier.stages.drift_check"], cwd=folder, env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "panier.stages.drift_check.stage"],
+            cwd=folder,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         report = io.read_json(folder / "metrics/drift.json")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return "\n".join([
-        "| stage run | training rows | current rows | tests | wall time | CPU time | bar |",
-        "|---|---|---|---|---|---|---|",
-        f"| drift-check | {sizes['training rows']:,} | {sizes['current rows']:,} | "
-        f"{report['tests_run']:,} | {wall:.1f} s | {cpu:.1f} s | < 20 s |",
-    ])
+    return "\n".join(
+        [
+            "| stage run | training rows | current rows | tests | wall time | CPU time | bar |",
+            "|---|---|---|---|---|---|---|",
+            f"| drift-check | {sizes['training rows']:,} | {sizes['current rows']:,} | "
+            f"{report['tests_run']:,} | {wall:.1f} s | {cpu:.1f} s | < 20 s |",
+        ]
+    )
 
 
 def main() -> None:
@@ -389,20 +458,33 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--timing-only", action="store_true")
-    parser.add_argument("--rows-out", type=Path,
-                        help="also write each world's rows to this JSON Lines file as they come")
-    parser.add_argument("--rows-in", type=Path, nargs="+",
-                        help="print the tables from rows written by --rows-out (several runs "
-                             "of different seeds together) instead of running worlds")
+    parser.add_argument(
+        "--rows-out",
+        type=Path,
+        help="also write each world's rows to this JSON Lines file as they come",
+    )
+    parser.add_argument(
+        "--rows-in",
+        type=Path,
+        nargs="+",
+        help="print the tables from rows written by --rows-out (several runs "
+        "of different seeds together) instead of running worlds",
+    )
     args = parser.parse_args()
 
     if args.rows_in:
-        rows = [json.loads(line) for path in args.rows_in
-                for line in path.read_text().splitlines() if line.strip()]
+        rows = [
+            json.loads(line)
+            for path in args.rows_in
+            for line in path.read_text().splitlines()
+            if line.strip()
+        ]
         table = pd.DataFrame(rows)
-        print(f"False alarms and detection: {table['seed'].nunique()} worlds x "
-              f"{len(scenarios())} windows, defaults of params.yaml (from "
-              f"{len(args.rows_in)} saved runs; median check {table['seconds'].median():.2f} s)\n")
+        print(
+            f"False alarms and detection: {table['seed'].nunique()} worlds x "
+            f"{len(scenarios())} windows, defaults of params.yaml (from "
+            f"{len(args.rows_in)} saved runs; median check {table['seconds'].median():.2f} s)\n"
+        )
     elif not args.timing_only:
         seeds = range(args.first_seed, args.first_seed + args.replicates)
         started = time.perf_counter()
@@ -415,9 +497,11 @@ def main() -> None:
                         out.writelines(json.dumps(row) + "\n" for row in chunk)
         table = pd.DataFrame(rows)
         elapsed = time.perf_counter() - started
-        print(f"False alarms and detection: {args.replicates} worlds x {len(scenarios())} "
-              f"windows, defaults of params.yaml ({elapsed:.0f} s, {args.workers} workers; "
-              f"median check {table['seconds'].median():.2f} s)\n")
+        print(
+            f"False alarms and detection: {args.replicates} worlds x {len(scenarios())} "
+            f"windows, defaults of params.yaml ({elapsed:.0f} s, {args.workers} workers; "
+            f"median check {table['seconds'].median():.2f} s)\n"
+        )
     if args.rows_in or not args.timing_only:
         print(accuracy_table(table))
         print()

@@ -19,17 +19,17 @@ import time
 
 import numpy as np
 
-from panier.baskets import baskets_from_lines, leave_out_big_baskets, split_windows
-from panier.config import load_params
-from panier.generate import generate_line_items
-from panier.mining import (
+from panier.core.baskets import baskets_from_lines, leave_out_big_baskets, split_windows
+from panier.core.config import load_params
+from panier.stages.ingest.generate import generate_line_items
+from panier.stages.train.mining import (
     MiningTooLarge,
     frequent_itemsets,
     guard_mining,
     itemset_bound,
     min_count,
 )
-from panier.validation import validate_line_items
+from panier.stages.validate.validation import validate_line_items
 
 
 def seconds(call) -> float:
@@ -49,21 +49,28 @@ def main() -> None:
     mined, _ = leave_out_big_baskets(train, params.train.max_basket_items)
     baskets = baskets_from_lines(mined)
     cfg = params.train
-    print(f"load average {os.getloadavg()[0]:.2f}; {baskets.n_baskets:,} baskets, "
-          f"{len(baskets.items):,} items; min_support {cfg.min_support}, max_len "
-          f"{cfg.max_len}, max_itemsets {cfg.max_itemsets:,}")
+    print(
+        f"load average {os.getloadavg()[0]:.2f}; {baskets.n_baskets:,} baskets, "
+        f"{len(baskets.items):,} items; min_support {cfg.min_support}, max_len "
+        f"{cfg.max_len}, max_itemsets {cfg.max_itemsets:,}"
+    )
 
     guarded, plain, ratios = [], [], []
     for _ in range(args.repeats):
-        g = seconds(lambda: frequent_itemsets(baskets, cfg.min_support, cfg.max_len,
-                                              max_itemsets=cfg.max_itemsets))
+        g = seconds(
+            lambda: frequent_itemsets(
+                baskets, cfg.min_support, cfg.max_len, max_itemsets=cfg.max_itemsets
+            )
+        )
         p = seconds(lambda: frequent_itemsets(baskets, cfg.min_support, cfg.max_len))
         guarded.append(g)
         plain.append(p)
         ratios.append(g / p)
-    print(f"mining, default settings: guarded {statistics.median(guarded) * 1000:.0f} ms, "
-          f"unguarded {statistics.median(plain) * 1000:.0f} ms, ratio (median of rounds) "
-          f"{statistics.median(ratios):.2f}")
+    print(
+        f"mining, default settings: guarded {statistics.median(guarded) * 1000:.0f} ms, "
+        f"unguarded {statistics.median(plain) * 1000:.0f} ms, ratio (median of rounds) "
+        f"{statistics.median(ratios):.2f}"
+    )
 
     def matrix_for(support: float):
         threshold = min_count(support, baskets.n_baskets)
@@ -71,20 +78,41 @@ def main() -> None:
         matrix = baskets.matrix[:, keep]
         return matrix[np.diff(matrix.indptr) > 0], threshold
 
-    for support, max_len in [(cfg.min_support, cfg.max_len), (0.001, None), (1e-9, cfg.max_len),
-                             (1e-9, None)]:
+    for support, max_len in [
+        (cfg.min_support, cfg.max_len),
+        (0.001, None),
+        (1e-9, cfg.max_len),
+        (1e-9, None),
+    ]:
         matrix, threshold = matrix_for(support)
-        print(probe(matrix, baskets.n_baskets, threshold, support, max_len, cfg.max_itemsets,
-                    args.repeats))
+        print(
+            probe(
+                matrix,
+                baskets.n_baskets,
+                threshold,
+                support,
+                max_len,
+                cfg.max_itemsets,
+                args.repeats,
+            )
+        )
 
 
-def probe(matrix, n_baskets: int, threshold: int, support: float, max_len: int | None,
-          max_itemsets: int, repeats: int) -> str:
+def probe(
+    matrix,
+    n_baskets: int,
+    threshold: int,
+    support: float,
+    max_len: int | None,
+    max_itemsets: int,
+    repeats: int,
+) -> str:
     """The guard's cost at one setting: the cheap bound alone, then the whole guard."""
     sizes = np.diff(matrix.indptr)
     bound_s = statistics.median(
-        seconds(lambda: itemset_bound(sizes, matrix.shape[1], threshold, max_len,
-                                      max_itemsets)) for _ in range(repeats))
+        seconds(lambda: itemset_bound(sizes, matrix.shape[1], threshold, max_len, max_itemsets))
+        for _ in range(repeats)
+    )
     _, bound = itemset_bound(sizes, matrix.shape[1], threshold, max_len, max_itemsets)
     outcome = "mines"
 
@@ -97,8 +125,11 @@ def probe(matrix, n_baskets: int, threshold: int, support: float, max_len: int |
 
     guard_s = statistics.median(seconds(guard) for _ in range(repeats))
     shown = f"{bound:,}" if bound <= 10 * max_itemsets else "over 10 x max_itemsets"
-    return (f"min_support {support:g}, max_len {max_len}: bound {shown} in "
-            f"{bound_s * 1000:.2f} ms; whole guard {guard_s * 1000:.1f} ms: {outcome}")
+    return (
+        f"min_support {support:g}, max_len {max_len}: bound {shown} in "
+        f"{bound_s * 1000:.2f} ms; whole guard {guard_s * 1000:.1f} ms: {outcome}"
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -36,8 +36,9 @@ def params_for(lines: int) -> dict:
     invoices = max(100, round(lines / LINES_PER_INVOICE))
     # Customers grow with invoices (5 invoices each on average, as in the defaults); the
     # catalog stays at the default 500 items.
-    return {"ingest": {"generator": {"n_invoices": invoices,
-                                     "n_customers": max(50, invoices // 5)}}}
+    return {
+        "ingest": {"generator": {"n_invoices": invoices, "n_customers": max(50, invoices // 5)}}
+    }
 
 
 def one_run(lines: int, root: Path) -> dict:
@@ -45,9 +46,13 @@ def one_run(lines: int, root: Path) -> dict:
     run = measure(["dvc", "repro"], repo)
     stages = {name: float(seconds) for name, seconds in DONE.findall(run.stdout + run.stderr)}
     rows = re.search(r"ingest: ([\d,]+) line items", run.stdout + run.stderr)
-    return {"lines": int(rows.group(1).replace(",", "")) if rows else lines,
-            "seconds": run.seconds, "cpu_seconds": run.cpu_seconds, "peak_mb": run.peak_mb,
-            **{f"{name}_s": stages.get(name, float("nan")) for name in STAGES}}
+    return {
+        "lines": int(rows.group(1).replace(",", "")) if rows else lines,
+        "seconds": run.seconds,
+        "cpu_seconds": run.cpu_seconds,
+        "peak_mb": run.peak_mb,
+        **{f"{name}_s": stages.get(name, float("nan")) for name in STAGES},
+    }
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -67,8 +72,13 @@ def plot(rows: list[dict], path: Path) -> None:
     left.grid(True, which="both", alpha=0.3)
     right.loglog(lines, [r["peak_mb"] for r in rows], "o-", label="peak memory")
     anchor = rows[-1]
-    right.loglog(lines, [anchor["peak_mb"] * n / anchor["lines"] for n in lines], "--",
-                 color="grey", label="proportional to the data")
+    right.loglog(
+        lines,
+        [anchor["peak_mb"] * n / anchor["lines"] for n in lines],
+        "--",
+        color="grey",
+        label="proportional to the data",
+    )
     right.axhline(2048, color="grey", linestyle=":", label="target at 1M: 2 GB")
     right.set_xlabel("line items")
     right.set_ylabel("MB, largest process")
@@ -93,11 +103,14 @@ def main() -> None:
             runs = []
             for _ in range(args.repeats if size <= 1_000_000 else args.big_repeats):
                 runs.append(one_run(size, Path(tmp)))
-                print(f"{size:,} line items: {runs[-1]['seconds']:.1f} s, "
-                      f"{runs[-1]['cpu_seconds']:.1f} CPU s, {runs[-1]['peak_mb']:.0f} MB",
-                      flush=True)
-            summary.append({key: median([r[key] for r in runs]) for key in runs[0]}
-                           | {"runs": len(runs)})
+                print(
+                    f"{size:,} line items: {runs[-1]['seconds']:.1f} s, "
+                    f"{runs[-1]['cpu_seconds']:.1f} CPU s, {runs[-1]['peak_mb']:.0f} MB",
+                    flush=True,
+                )
+            summary.append(
+                {key: median([r[key] for r in runs]) for key in runs[0]} | {"runs": len(runs)}
+            )
     RESULTS.mkdir(parents=True, exist_ok=True)
     with open(RESULTS / "pipeline_scale.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(summary[0]))
@@ -106,17 +119,39 @@ def main() -> None:
     plot(summary, RESULTS / "pipeline_scale.png")
     base = summary[0]
     table = markdown_table(
-        ["line items", "dvc repro s", "CPU s", "peak MB", "MB per 1M lines",
-         "data x", "memory x", *(f"{s} s" for s in STAGES), "runs"],
-        [[f"{r['lines']:,.0f}", f"{r['seconds']:.1f}", f"{r['cpu_seconds']:.1f}",
-          f"{r['peak_mb']:.0f}", f"{r['peak_mb'] / r['lines'] * 1e6:.0f}",
-          f"{r['lines'] / base['lines']:.0f}", f"{r['peak_mb'] / base['peak_mb']:.1f}",
-          *(f"{r[f'{s}_s']:.1f}" for s in STAGES), r["runs"]] for r in summary])
-    text = (f"## Whole pipeline by data size\n\n{note}; took "
-            f"{time.perf_counter() - started:.0f} s. Medians over runs; stage columns are "
-            "each stage's own time from its log (the rest of the wall time is interpreter "
-            "start, imports and DVC's own work between stages). Plot: "
-            "`bench/results/pipeline_scale.png`.\n\n" + table + "\n")
+        [
+            "line items",
+            "dvc repro s",
+            "CPU s",
+            "peak MB",
+            "MB per 1M lines",
+            "data x",
+            "memory x",
+            *(f"{s} s" for s in STAGES),
+            "runs",
+        ],
+        [
+            [
+                f"{r['lines']:,.0f}",
+                f"{r['seconds']:.1f}",
+                f"{r['cpu_seconds']:.1f}",
+                f"{r['peak_mb']:.0f}",
+                f"{r['peak_mb'] / r['lines'] * 1e6:.0f}",
+                f"{r['lines'] / base['lines']:.0f}",
+                f"{r['peak_mb'] / base['peak_mb']:.1f}",
+                *(f"{r[f'{s}_s']:.1f}" for s in STAGES),
+                r["runs"],
+            ]
+            for r in summary
+        ],
+    )
+    text = (
+        f"## Whole pipeline by data size\n\n{note}; took "
+        f"{time.perf_counter() - started:.0f} s. Medians over runs; stage columns are "
+        "each stage's own time from its log (the rest of the wall time is interpreter "
+        "start, imports and DVC's own work between stages). Plot: "
+        "`bench/results/pipeline_scale.png`.\n\n" + table + "\n"
+    )
     print("\n" + text)
     (RESULTS / "pipeline_scale.md").write_text(text)
 

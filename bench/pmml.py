@@ -5,7 +5,7 @@ Two models: the default data (the model ``dvc repro`` left in ``models/``) and r
 min_support 0.001 (confidence and max_len as in params.yaml, mined here once). Then,
 interleaved in the same process for ``--repeats`` rounds, the artifact is written as the
 train stage writes it (rules.parquet, items.parquet, model_card.json) and as PMML
-(``panier.pmml.to_pmml`` plus the write); the ratio is taken per round, then the median.
+(``to_pmml`` plus the write); the ratio is taken per round, then the median.
 Sizes are of the written files; the PMML's gzip size says what a consumer downloads when it
 is served compressed. JPMML-Evaluator's loads (a child process per model: the first load
 starts the JVM, the reloads parse the file and build the evaluator) run when Java and the
@@ -37,12 +37,12 @@ from _common import (
     read_transactions,
 )
 
-from panier import io
-from panier.baskets import baskets_from_lines
-from panier.config import load_params
-from panier.mining import association_rules, frequent_itemsets
-from panier.model import describe_items, model_card
-from panier.pmml import to_pmml
+from panier.core import io
+from panier.core.baskets import baskets_from_lines
+from panier.core.config import load_params
+from panier.stages.export_pmml.pmml import to_pmml
+from panier.stages.train.mining import association_rules, frequent_itemsets
+from panier.stages.train.model import describe_items, model_card
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,12 +53,16 @@ def model(name: str):
         models = ROOT / "models"
         if not (models / "model_card.json").exists():
             raise SystemExit(f"{models} holds no model: run dvc repro first")
-        return (io.read_parquet(models / "rules.parquet"), io.read_parquet(
-            models / "items.parquet"), io.read_json(models / "model_card.json"))
+        return (
+            io.read_parquet(models / "rules.parquet"),
+            io.read_parquet(models / "items.parquet"),
+            io.read_json(models / "model_card.json"),
+        )
     params = load_params(ROOT / "params.yaml")
     train = canonical_lines(read_transactions("retail"))
-    params = params.model_copy(update={"train": params.train.model_copy(
-        update={"min_support": 0.001})})
+    params = params.model_copy(
+        update={"train": params.train.model_copy(update={"min_support": 0.001})}
+    )
     cfg = params.train
     baskets = baskets_from_lines(train)
     itemsets = frequent_itemsets(baskets, cfg.min_support, cfg.max_len)
@@ -72,8 +76,9 @@ def write_parquet_model(rules, items, card, folder: Path) -> int:
     io.write_parquet(rules, folder / "rules.parquet")
     io.write_parquet(items, folder / "items.parquet")
     io.write_json(card, folder / "model_card.json")
-    return sum((folder / f).stat().st_size
-               for f in ("rules.parquet", "items.parquet", "model_card.json"))
+    return sum(
+        (folder / f).stat().st_size for f in ("rules.parquet", "items.parquet", "model_card.json")
+    )
 
 
 def write_pmml(rules, items, card, folder: Path) -> int:
@@ -96,8 +101,9 @@ print(times[0], sorted(times[1:])[0])
 def engine_load_seconds(path: Path) -> tuple[float, float] | None:
     """JPMML-Evaluator's first load of ``path`` (starting the JVM, loading its classes) and
     the best of two more loads in the same JVM (parsing the file, building the evaluator)."""
-    result = subprocess.run([sys.executable, "-c", ENGINE_CHILD, str(path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", ENGINE_CHILD, str(path)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         print(f"engine load failed: {result.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
@@ -128,20 +134,43 @@ def main() -> None:
                 ratios.append(pmml_s[-1] / parquet_s[-1])
             gz = len(gzip.compress((folder / "rules.pmml").read_bytes(), 6, mtime=0))
             load = None if args.no_engine else engine_load_seconds(folder / "rules.pmml")
-        rows.append([
-            name, f"{len(rules):,}", f"{len(items):,}",
-            f"{median(parquet_s):.3f}", f"{median(pmml_s):.3f}", f"{median(ratios):.1f}x",
-            f"{parquet_bytes / 1e6:.2f}", f"{pmml_bytes / 1e6:.2f}",
-            f"{pmml_bytes / parquet_bytes:.1f}x", f"{gz / 1e6:.2f}",
-            "-" if load is None else f"{load[0]:.1f}",
-            "-" if load is None else f"{load[1]:.2f}",
-        ])
+        rows.append(
+            [
+                name,
+                f"{len(rules):,}",
+                f"{len(items):,}",
+                f"{median(parquet_s):.3f}",
+                f"{median(pmml_s):.3f}",
+                f"{median(ratios):.1f}x",
+                f"{parquet_bytes / 1e6:.2f}",
+                f"{pmml_bytes / 1e6:.2f}",
+                f"{pmml_bytes / parquet_bytes:.1f}x",
+                f"{gz / 1e6:.2f}",
+                "-" if load is None else f"{load[0]:.1f}",
+                "-" if load is None else f"{load[1]:.2f}",
+            ]
+        )
     table = markdown_table(
-        ["model", "rules", "items", "Parquet write s", "PMML export s", "PMML/Parquet time",
-         "Parquet MB", "PMML MB", "PMML/Parquet size", "PMML gzip MB", "JPMML first load s",
-         "JPMML reload s"], rows)
-    text = (f"## PMML export against the Parquet model\n\n{note}; {args.repeats} rounds, "
-            f"medians.\n\n{table}\n")
+        [
+            "model",
+            "rules",
+            "items",
+            "Parquet write s",
+            "PMML export s",
+            "PMML/Parquet time",
+            "Parquet MB",
+            "PMML MB",
+            "PMML/Parquet size",
+            "PMML gzip MB",
+            "JPMML first load s",
+            "JPMML reload s",
+        ],
+        rows,
+    )
+    text = (
+        f"## PMML export against the Parquet model\n\n{note}; {args.repeats} rounds, "
+        f"medians.\n\n{table}\n"
+    )
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "pmml.md").write_text(text)

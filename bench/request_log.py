@@ -65,13 +65,23 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    records = [{"time": "2026-11-21T13:47:54.620Z", "request_id": f"{i:032x}",
-                "basket": ["10040", "10070", str(10_000 + i % 400)], "k": 5,
-                "recommended": ["10055", "10085", "10100", "10001", "10002"],
-                "fallback": False, "model_version": "local-a2f7fb5521ba", "unknown": []}
-               for i in range(args.lines)]
-    writers = {"RequestLog": lambda p: RequestLog(p, max_bytes=10 * 1024 * 1024, backups=10),
-               "append-only reference": AppendOnly}
+    records = [
+        {
+            "time": "2026-11-21T13:47:54.620Z",
+            "request_id": f"{i:032x}",
+            "basket": ["10040", "10070", str(10_000 + i % 400)],
+            "k": 5,
+            "recommended": ["10055", "10085", "10100", "10001", "10002"],
+            "fallback": False,
+            "model_version": "local-a2f7fb5521ba",
+            "unknown": [],
+        }
+        for i in range(args.lines)
+    ]
+    writers = {
+        "RequestLog": lambda p: RequestLog(p, max_bytes=10 * 1024 * 1024, backups=10),
+        "append-only reference": AppendOnly,
+    }
     times: dict[str, list[float]] = {name: [] for name in writers}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
@@ -82,8 +92,10 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name, value in medians.items():
         print(f"  {name:24s} {value * 1e9:8.0f} ns/line")
-    print(f"  ratio RequestLog / reference: "
-          f"{medians['RequestLog'] / medians['append-only reference']:.2f}")
+    print(
+        f"  ratio RequestLog / reference: "
+        f"{medians['RequestLog'] / medians['append-only reference']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,17 +24,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        runs = [["engines.py", "--repeats", "1", "--engines", "mlxtend", "pyfim"],
-                ["pipeline_scale.py", "--sizes", "10000", "100000", "1000000",
-                 "--repeats", "1"],
-                ["sweep.py", "--repeats", "1"]]
+        runs = [
+            ["engines.py", "--repeats", "1", "--engines", "mlxtend", "pyfim"],
+            ["pipeline_scale.py", "--sizes", "10000", "100000", "1000000", "--repeats", "1"],
+            ["sweep.py", "--repeats", "1"],
+        ]
     else:
         runs = [["engines.py"], ["pipeline_scale.py"], ["sweep.py"]]
     for script, *options in runs:
         print(f"\n=== {script} {' '.join(options)}", flush=True)
         subprocess.run([sys.executable, str(HERE / script), *options], check=True)
-    parts = [(RESULTS / name).read_text() for name in
-             ("engines.md", "pipeline_scale.md", "sweep.md")]
+    parts = [
+        (RESULTS / name).read_text() for name in ("engines.md", "pipeline_scale.md", "sweep.md")
+    ]
     (RESULTS / "all.md").write_text("# Benchmark results\n\n" + "\n".join(parts))
     print(f"\nwrote {RESULTS / 'all.md'}")
 

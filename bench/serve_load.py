@@ -50,15 +50,16 @@ P99_TARGET_MS = 10.0
 
 # --- the model -----------------------------------------------------------------------------
 
+
 def build_model(folder: Path, n_rules: int, seed: int) -> None:
     """Mine generated baskets at a low support and write the best ``n_rules`` rules as a
     model artifact (rules.parquet, items.parquet, model_card.json)."""
-    from panier import io
-    from panier.baskets import baskets_from_lines
-    from panier.config import load_params
-    from panier.generate import generate_line_items
-    from panier.mining import association_rules, frequent_itemsets
-    from panier.model import describe_items, model_card
+    from panier.core import io
+    from panier.core.baskets import baskets_from_lines
+    from panier.core.config import load_params
+    from panier.stages.ingest.generate import generate_line_items
+    from panier.stages.train.mining import association_rules, frequent_itemsets
+    from panier.stages.train.model import describe_items, model_card
 
     params = load_params(ROOT / "params.yaml")
     generator = params.ingest.generator.model_copy(update={"n_invoices": 40_000, "seed": seed})
@@ -73,18 +74,18 @@ def build_model(folder: Path, n_rules: int, seed: int) -> None:
     rules = rules.head(n_rules)  # the best n_rules: the file is sorted best first
     io.write_parquet(rules, folder / "rules.parquet")
     io.write_parquet(describe_items(lines, baskets), folder / "items.parquet")
-    io.write_json(model_card(lines, baskets, itemsets, rules, params),
-                  folder / "model_card.json")
+    io.write_json(model_card(lines, baskets, itemsets, rules, params), folder / "model_card.json")
 
 
 def request_baskets(known: set[str], n: int, seed: int) -> list[list[str]]:
     """``n`` shopper baskets from generated data, restricted to items the model knows."""
-    from panier.baskets import baskets_from_lines
-    from panier.config import load_params
-    from panier.generate import generate_line_items
+    from panier.core.baskets import baskets_from_lines
+    from panier.core.config import load_params
+    from panier.stages.ingest.generate import generate_line_items
 
     generator = load_params(ROOT / "params.yaml").ingest.generator.model_copy(
-        update={"n_invoices": n * 2, "seed": seed})
+        update={"n_invoices": n * 2, "seed": seed}
+    )
     lines = generate_line_items(generator).dropna(subset=["item_code"])
     baskets = [[i for i in b if i in known] for b in baskets_from_lines(lines).as_lists()]
     baskets = [b for b in baskets if b]
@@ -93,6 +94,7 @@ def request_baskets(known: set[str], n: int, seed: int) -> list[list[str]]:
 
 
 # --- the server ----------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -118,9 +120,21 @@ def wait_for(server: subprocess.Popen, url: str, timeout: float = 120) -> None:
 
 def start_server(model: Path, port: int, log_dir: Path) -> subprocess.Popen:
     server = subprocess.Popen(
-        [sys.executable, "-m", "panier_service", "--model", str(model), "--port", str(port),
-         "--request-log", str(log_dir / "requests.jsonl")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "panier_service",
+            "--model",
+            str(model),
+            "--port",
+            str(port),
+            "--request-log",
+            str(log_dir / "requests.jsonl"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for(server, f"http://127.0.0.1:{port}/health")
     return server
 
@@ -148,11 +162,13 @@ def scrape(port: int) -> dict[str, float]:
 
 # --- the load generator ------------------------------------------------------------------
 
+
 def encode(basket: list[str], k: int, port: int) -> bytes:
     body = json.dumps({"items": basket, "k": k}).encode()
-    return (f"POST /recommend HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode() + body
+    return (
+        f"POST /recommend HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 async def read_response(reader: asyncio.StreamReader) -> int:
@@ -166,8 +182,9 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def drive(port: int, requests: list[bytes], rate: float, connections: int
-                ) -> tuple[np.ndarray, np.ndarray, list[int], float]:
+async def drive(
+    port: int, requests: list[bytes], rate: float, connections: int
+) -> tuple[np.ndarray, np.ndarray, list[int], float]:
     """Send ``requests`` open-loop at ``rate`` per second; returns, per request, latency from
     its due time and from its actual send (seconds), the statuses, and the wall time.
 
@@ -185,7 +202,8 @@ async def drive(port: int, requests: list[bytes], rate: float, connections: int
     for _ in range(connections):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.transport.get_extra_info("socket").setsockopt(
-            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+        )
         streams.append((reader, writer))
     start = loop.time() + 0.05
     # loop.time() and perf_counter() share no origin: convert due times once.
@@ -222,12 +240,17 @@ def run_load(port: int, requests: list[bytes], rate: float, connections: int):
 
 def percentiles(seconds: np.ndarray) -> dict[str, float]:
     ms = seconds * 1000
-    return {"p50": float(np.percentile(ms, 50)), "p90": float(np.percentile(ms, 90)),
-            "p99": float(np.percentile(ms, 99)), "p99.9": float(np.percentile(ms, 99.9)),
-            "max": float(ms.max())}
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p90": float(np.percentile(ms, 90)),
+        "p99": float(np.percentile(ms, 99)),
+        "p99.9": float(np.percentile(ms, 99.9)),
+        "max": float(ms.max()),
+    }
 
 
 # --- lookup cost by model size -----------------------------------------------------------
+
 
 def lookup_table(model_dir: Path, baskets: list[list[str]], k: int) -> list[tuple]:
     """Mean in-process lookup CPU time for models holding the best N rules of the same
@@ -262,10 +285,21 @@ def lookup_table(model_dir: Path, baskets: list[list[str]], k: int) -> list[tupl
 
 # --- the reference: the same server and client, no application ---------------------------
 
-REFERENCE_BODY = json.dumps({"request_id": "0" * 32, "recommendations": [
-    {"item_code": "10001", "description": "x" * 20, "source": "rule",
-     "rule": {"antecedent": ["10002"], "confidence": 0.5, "lift": 1.5, "support": 0.1},
-     "popularity": 0.25}] * 5}).encode()
+REFERENCE_BODY = json.dumps(
+    {
+        "request_id": "0" * 32,
+        "recommendations": [
+            {
+                "item_code": "10001",
+                "description": "x" * 20,
+                "source": "rule",
+                "rule": {"antecedent": ["10002"], "confidence": 0.5, "lift": 1.5, "support": 0.1},
+                "popularity": 0.25,
+            }
+        ]
+        * 5,
+    }
+).encode()
 
 
 async def reference_app(scope, receive, send):
@@ -275,26 +309,50 @@ async def reference_app(scope, receive, send):
         return
     while (await receive()).get("more_body"):
         pass
-    await send({"type": "http.response.start", "status": 200, "headers": [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(REFERENCE_BODY)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(REFERENCE_BODY)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": REFERENCE_BODY})
 
 
 def start_reference(port: int) -> subprocess.Popen:
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),
-         "serve_load:reference_app", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(__file__).parent),
+            "serve_load:reference_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for(server, f"http://127.0.0.1:{port}/health")
     return server
 
 
 # --- main ----------------------------------------------------------------------------------
 
-def measure(port: int, pid: int, requests: list[bytes], rate: float, connections: int,
-            histogram: bool) -> dict:
+
+def measure(
+    port: int, pid: int, requests: list[bytes], rate: float, connections: int, histogram: bool
+) -> dict:
     """One run: latency percentiles, throughput, errors, CPU per request of server and
     client, and (for the service) the share under 10 ms in its own histogram."""
     load1 = os.getloadavg()[0]
@@ -309,18 +367,28 @@ def measure(port: int, pid: int, requests: list[bytes], rate: float, connections
         served = after["+Inf"] - before["+Inf"]
         under = (after["0.01"] - before["0.01"]) / served if served else float("nan")
     n = len(statuses)
-    return {"load1": load1, "throughput": n / wall, "ok": sum(1 for x in statuses if x == 200),
-            "n": n, "latency": percentiles(latency), "service": percentiles(service),
-            "under": under, "server_cpu": server_cpu / n, "client_cpu": client_cpu / n}
+    return {
+        "load1": load1,
+        "throughput": n / wall,
+        "ok": sum(1 for x in statuses if x == 200),
+        "n": n,
+        "latency": percentiles(latency),
+        "service": percentiles(service),
+        "under": under,
+        "server_cpu": server_cpu / n,
+        "client_cpu": client_cpu / n,
+    }
 
 
 def row(run: int, name: str, r: dict) -> str:
     lat = r["latency"]
     under = "" if r["under"] != r["under"] else f"{r['under']:.2%}"
-    return (f"{run:>3} {name:<9} {r['load1']:>5.2f} {r['throughput']:>7.1f} {r['ok']:>6} "
-            f"{r['n'] - r['ok']:>4} {lat['p50']:>6.2f} {lat['p90']:>6.2f} {lat['p99']:>7.2f} "
-            f"{lat['p99.9']:>7.2f} {lat['max']:>7.2f} {r['service']['p99']:>7.2f} "
-            f"{under:>8} {r['server_cpu'] * 1e6:>8.0f}us {r['client_cpu'] * 1e6:>8.0f}us")
+    return (
+        f"{run:>3} {name:<9} {r['load1']:>5.2f} {r['throughput']:>7.1f} {r['ok']:>6} "
+        f"{r['n'] - r['ok']:>4} {lat['p50']:>6.2f} {lat['p90']:>6.2f} {lat['p99']:>7.2f} "
+        f"{lat['p99.9']:>7.2f} {lat['max']:>7.2f} {r['service']['p99']:>7.2f} "
+        f"{under:>8} {r['server_cpu'] * 1e6:>8.0f}us {r['client_cpu'] * 1e6:>8.0f}us"
+    )
 
 
 def main() -> None:
@@ -342,8 +410,10 @@ def main() -> None:
             model = scratch / "model"
             started = time.perf_counter()
             build_model(model, args.rules, args.seed)
-            print(f"model: {args.rules:,} rules mined from generated baskets in "
-                  f"{time.perf_counter() - started:.1f} s")
+            print(
+                f"model: {args.rules:,} rules mined from generated baskets in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
         card = json.loads((model / "model_card.json").read_text())
         import pyarrow.parquet as pq
 
@@ -351,40 +421,54 @@ def main() -> None:
         n_requests = int(args.rate * args.duration)
         baskets = request_baskets(known, 5_000, args.seed + 100)
         sizes = [len(b) for b in baskets]
-        print(f"model: {card['counts']['rules']:,} rules, {len(known):,} items; request "
-              f"baskets: {len(baskets):,} distinct, mean {statistics.mean(sizes):.1f} items, "
-              f"max {max(sizes)}; k = {args.k}")
-        print(f"machine: {os.cpu_count()} cores, shared with other processes (load average "
-              "shown per run)")
+        print(
+            f"model: {card['counts']['rules']:,} rules, {len(known):,} items; request "
+            f"baskets: {len(baskets):,} distinct, mean {statistics.mean(sizes):.1f} items, "
+            f"max {max(sizes)}; k = {args.k}"
+        )
+        print(
+            f"machine: {os.cpu_count()} cores, shared with other processes (load average "
+            "shown per run)"
+        )
 
         port, reference_port = free_port(), free_port()
         server = start_server(model, port, scratch / "logs")
         reference = start_reference(reference_port)
         results = []
         try:
-            requests = [encode(baskets[i % len(baskets)], args.k, port)
-                        for i in range(n_requests)]
+            requests = [encode(baskets[i % len(baskets)], args.k, port) for i in range(n_requests)]
             # Warm-up: first requests pay for lazy imports and caches.
             run_load(port, requests[: int(args.rate)], args.rate, args.connections)
             run_load(reference_port, requests[: int(args.rate)], args.rate, args.connections)
-            print(f"\n{n_requests:,} requests per run at {args.rate:g} req/s target, "
-                  f"{args.connections} connections, open loop. Latency in ms from the due "
-                  "time;\nsvc p99: from the actual send; srv<10ms: share under 10 ms in the "
-                  "service's own histogram;\ncpu/req: CPU time per request of the server and "
-                  "of this client. 'reference' is the same uvicorn and client with an app\n"
-                  "that answers a fixed body: the floor this machine sets at this moment.")
-            header = (f"{'run':>3} {'server':<9} {'load1':>5} {'req/s':>7} {'ok':>6} "
-                      f"{'err':>4} {'p50':>6} {'p90':>6} {'p99':>7} {'p99.9':>7} {'max':>7} "
-                      f"{'svc p99':>7} {'srv<10ms':>8} {'srv cpu':>10} {'cli cpu':>10}")
+            print(
+                f"\n{n_requests:,} requests per run at {args.rate:g} req/s target, "
+                f"{args.connections} connections, open loop. Latency in ms from the due "
+                "time;\nsvc p99: from the actual send; srv<10ms: share under 10 ms in the "
+                "service's own histogram;\ncpu/req: CPU time per request of the server and "
+                "of this client. 'reference' is the same uvicorn and client with an app\n"
+                "that answers a fixed body: the floor this machine sets at this moment."
+            )
+            header = (
+                f"{'run':>3} {'server':<9} {'load1':>5} {'req/s':>7} {'ok':>6} "
+                f"{'err':>4} {'p50':>6} {'p90':>6} {'p99':>7} {'p99.9':>7} {'max':>7} "
+                f"{'svc p99':>7} {'srv<10ms':>8} {'srv cpu':>10} {'cli cpu':>10}"
+            )
             print(header)
             print("-" * len(header))
             for run in range(1, args.runs + 1):
-                result = measure(port, server.pid, requests, args.rate, args.connections,
-                                 histogram=True)
+                result = measure(
+                    port, server.pid, requests, args.rate, args.connections, histogram=True
+                )
                 results.append(result)
                 print(row(run, "service", result))
-                floor = measure(reference_port, reference.pid, requests, args.rate,
-                                args.connections, histogram=False)
+                floor = measure(
+                    reference_port,
+                    reference.pid,
+                    requests,
+                    args.rate,
+                    args.connections,
+                    histogram=False,
+                )
                 print(row(run, "reference", floor))
         finally:
             for process in (server, reference):
@@ -397,12 +481,19 @@ def main() -> None:
             print(f"{n:>7,} {micros:>10.1f} {visited:>21.1f}")
 
         p99s = [r["latency"]["p99"] for r in results]
-        met = sum(1 for r in results if r["latency"]["p99"] < P99_TARGET_MS
-                  and r["ok"] == r["n"] and r["throughput"] >= 0.95 * args.rate)
-        print(f"\ntarget p99 < {P99_TARGET_MS:g} ms at {args.rate:g} req/s with every request "
-              f"answered 200: met in {met} of {len(results)} runs (service p99 by run: "
-              f"{', '.join(f'{p:.2f}' for p in p99s)} ms; median {statistics.median(p99s):.2f} "
-              "ms)")
+        met = sum(
+            1
+            for r in results
+            if r["latency"]["p99"] < P99_TARGET_MS
+            and r["ok"] == r["n"]
+            and r["throughput"] >= 0.95 * args.rate
+        )
+        print(
+            f"\ntarget p99 < {P99_TARGET_MS:g} ms at {args.rate:g} req/s with every request "
+            f"answered 200: met in {met} of {len(results)} runs (service p99 by run: "
+            f"{', '.join(f'{p:.2f}' for p in p99s)} ms; median {statistics.median(p99s):.2f} "
+            "ms)"
+        )
 
 
 if __name__ == "__main__":

@@ -31,24 +31,35 @@ from engines import prepare
 
 HERE = Path(__file__).resolve().parent
 SUPPORT, CONFIDENCE, MAX_LEN = 0.001, 0.8, 10
-LOOPBACK = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
-            "spark.ui.enabled": "false"}
+LOOPBACK = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.ui.enabled": "false",
+}
 
 
 def one(workdir: Path, engine: str, master: str | None) -> dict:
-    train = {"min_support": SUPPORT, "min_confidence": CONFIDENCE, "max_len": MAX_LEN,
-             "engine": engine}
+    train = {
+        "min_support": SUPPORT,
+        "min_confidence": CONFIDENCE,
+        "max_len": MAX_LEN,
+        "engine": engine,
+    }
     if master:
-        train["spark"] = {"master": master, "conf": LOOPBACK if master.startswith("spark")
-                          else {}}
+        train["spark"] = {"master": master, "conf": LOOPBACK if master.startswith("spark") else {}}
     update_params(workdir, {"train": train})
     shutil.rmtree(workdir / "models", ignore_errors=True)
-    run = measure([sys.executable, str(HERE / "engines.py"), "--child-train", str(workdir)],
-                  workdir)
+    run = measure(
+        [sys.executable, str(HERE / "engines.py"), "--child-train", str(workdir)], workdir
+    )
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    return {"stage_s": report["seconds"], "wall_s": run.seconds, "peak_mb": run.peak_mb,
-            "rules": report["rules"],
-            "model": (workdir / "models/rules.parquet").read_bytes()}
+    return {
+        "stage_s": report["seconds"],
+        "wall_s": run.seconds,
+        "peak_mb": run.peak_mb,
+        "rules": report["rules"],
+        "model": (workdir / "models/rules.parquet").read_bytes(),
+    }
 
 
 def main() -> None:
@@ -70,34 +81,46 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="panier-bench-cluster-") as tmp:
             workdir = prepare("retail", Path(tmp))
             for round_ in range(args.repeats):
-                for name, engine, master in (("pyfim", "pyfim", None),
-                                             ("local[2]", "spark", "local[2]"),
-                                             ("cluster", "spark", cluster.master)):
+                for name, engine, master in (
+                    ("pyfim", "pyfim", None),
+                    ("local[2]", "spark", "local[2]"),
+                    ("cluster", "spark", cluster.master),
+                ):
                     runs[name].append(one(workdir, engine, master))
                     r = runs[name][-1]
-                    print(f"round {round_ + 1} {name}: stage {r['stage_s']:.1f} s, wall "
-                          f"{r['wall_s']:.1f} s, {r['peak_mb']:.0f} MB, {r['rules']} rules",
-                          flush=True)
+                    print(
+                        f"round {round_ + 1} {name}: stage {r['stage_s']:.1f} s, wall "
+                        f"{r['wall_s']:.1f} s, {r['peak_mb']:.0f} MB, {r['rules']} rules",
+                        flush=True,
+                    )
     finally:
         cluster.stop()
     models = {r["model"] for rs in runs.values() for r in rs}
     if len(models) != 1:
         raise SystemExit("the engines' rules differ: not a fair comparison")
     ratios = [c["stage_s"] / loc["stage_s"] for c, loc in zip(runs["cluster"], runs["local[2]"])]
-    rows = [[name, f"{median([r['stage_s'] for r in rs]):.1f}",
-             f"{median([r['wall_s'] for r in rs]):.1f}",
-             f"{median([r['peak_mb'] for r in rs]):.0f}", rs[0]["rules"], len(rs)]
-            for name, rs in runs.items()]
-    text = (f"## Spark: standalone cluster against local mode\n\n{note}; took "
-            f"{time.perf_counter() - started:.0f} s. retail.dat, support {SUPPORT}, confidence "
-            f"{CONFIDENCE}; train stage (in-process seconds, process wall seconds, peak MB of "
-            "the driver process: the cluster's JVMs are separate processes). Cluster: a master "
-            f"and two 1-core, 1 GB workers on 127.0.0.1, started in {cluster_start:.1f} s "
-            "(once, not counted in the runs). Identical rules from every run.\n\n"
-            + markdown_table(["engine", "stage s", "wall s", "driver peak MB", "rules", "runs"],
-                             rows)
-            + f"\n\ncluster / local[2] stage time: {median(ratios):.2f} (median of per-round "
-            f"ratios {', '.join(f'{r:.2f}' for r in ratios)})\n")
+    rows = [
+        [
+            name,
+            f"{median([r['stage_s'] for r in rs]):.1f}",
+            f"{median([r['wall_s'] for r in rs]):.1f}",
+            f"{median([r['peak_mb'] for r in rs]):.0f}",
+            rs[0]["rules"],
+            len(rs),
+        ]
+        for name, rs in runs.items()
+    ]
+    text = (
+        f"## Spark: standalone cluster against local mode\n\n{note}; took "
+        f"{time.perf_counter() - started:.0f} s. retail.dat, support {SUPPORT}, confidence "
+        f"{CONFIDENCE}; train stage (in-process seconds, process wall seconds, peak MB of "
+        "the driver process: the cluster's JVMs are separate processes). Cluster: a master "
+        f"and two 1-core, 1 GB workers on 127.0.0.1, started in {cluster_start:.1f} s "
+        "(once, not counted in the runs). Identical rules from every run.\n\n"
+        + markdown_table(["engine", "stage s", "wall s", "driver peak MB", "rules", "runs"], rows)
+        + f"\n\ncluster / local[2] stage time: {median(ratios):.2f} (median of per-round "
+        f"ratios {', '.join(f'{r:.2f}' for r in ratios)})\n"
+    )
     print("\n" + text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "spark_cluster.md").write_text(text)

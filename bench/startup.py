@@ -22,10 +22,17 @@ from panier.cli import STAGES
 
 def import_seconds(module: str) -> float:
     """Wall time of a fresh interpreter importing ``module``, minus one importing nothing."""
-    code = "import time, importlib, sys; t = time.perf_counter(); " \
-           "importlib.import_module(sys.argv[1]); print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True,
-                         check=True, env=tool_env())
+    code = (
+        "import time, importlib, sys; t = time.perf_counter(); "
+        "importlib.import_module(sys.argv[1]); print(time.perf_counter() - t)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, module],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=tool_env(),
+    )
     return float(out.stdout)
 
 
@@ -49,20 +56,49 @@ def main() -> None:
             base = (version + version_again) / 2
             ratios["no-op repro"].append(noop.seconds / base)
             ratios["repro -f"].append(forced / base)
-            rows.append([round_number, f"{base:.2f}", f"{noop.seconds:.2f}",
-                         f"{forced:.2f}", f"{noop.seconds / base:.2f}", f"{forced / base:.2f}",
-                         f"{os.getloadavg()[0]:.1f}"])
-        status = subprocess.run(["git", "status", "--porcelain", "dvc.lock", "metrics"],
-                                cwd=repo, capture_output=True, text=True).stdout
+            rows.append(
+                [
+                    round_number,
+                    f"{base:.2f}",
+                    f"{noop.seconds:.2f}",
+                    f"{forced:.2f}",
+                    f"{noop.seconds / base:.2f}",
+                    f"{forced / base:.2f}",
+                    f"{os.getloadavg()[0]:.1f}",
+                ]
+            )
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "dvc.lock", "metrics"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+        ).stdout
         assert status == "", f"repro -f changed committed outputs:\n{status}"
-    print(markdown_table(["round", "dvc version s", "no-op repro s", "repro -f s",
-                          "no-op / version", "repro -f / version", "load"], rows))
-    print(f"\nmedian ratios: no-op repro {median(ratios['no-op repro']):.2f} (target <= 1.3), "
-          f"repro -f {median(ratios['repro -f']):.2f} (target <= 4)")
+    print(
+        markdown_table(
+            [
+                "round",
+                "dvc version s",
+                "no-op repro s",
+                "repro -f s",
+                "no-op / version",
+                "repro -f / version",
+                "load",
+            ],
+            rows,
+        )
+    )
+    print(
+        f"\nmedian ratios: no-op repro {median(ratios['no-op repro']):.2f} (target <= 1.3), "
+        f"repro -f {median(ratios['repro -f']):.2f} (target <= 4)"
+    )
     print("\nimport time of each stage module (fresh interpreter):")
-    print(markdown_table(["stage", "module", "import s"],
-                         [[name, module, f"{import_seconds(module):.2f}"]
-                          for name, module in STAGES.items()]))
+    print(
+        markdown_table(
+            ["stage", "module", "import s"],
+            [[name, module, f"{import_seconds(module):.2f}"] for name, module in STAGES.items()],
+        )
+    )
 
 
 if __name__ == "__main__":

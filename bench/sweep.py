@@ -57,8 +57,9 @@ def sweep(repo: Path, mode: str) -> float:
         seconds = time.perf_counter() - started
     else:
         jobs = mode.rsplit(" ", 1)[1]
-        measure(["dvc", "exp", "run", "--queue", "-S",
-                 "train.min_support=" + ",".join(SUPPORTS)], repo)
+        measure(
+            ["dvc", "exp", "run", "--queue", "-S", "train.min_support=" + ",".join(SUPPORTS)], repo
+        )
         try:
             measure(["dvc", "exp", "run", "--run-all", "-j", jobs], repo)
         finally:
@@ -86,12 +87,23 @@ def main() -> None:
     serial = median(times["serial"])
     table = markdown_table(
         ["mode", "sweep s", "per experiment s", "speed-up vs serial", "runs"],
-        [[mode, f"{median(t):.1f}", f"{median(t) / len(SUPPORTS):.1f}",
-          f"{serial / median(t):.2f}", len(t)] for mode, t in times.items()])
-    text = (f"## A 4-point sweep, serial vs queued\n\n{note}; took "
-            f"{time.perf_counter() - started:.0f} s. Default params (20,000 invoices), "
-            f"train.min_support in {', '.join(SUPPORTS)}; each experiment re-runs train, "
-            "evaluate and drift-check, never ingest and validate.\n\n" + table + "\n")
+        [
+            [
+                mode,
+                f"{median(t):.1f}",
+                f"{median(t) / len(SUPPORTS):.1f}",
+                f"{serial / median(t):.2f}",
+                len(t),
+            ]
+            for mode, t in times.items()
+        ],
+    )
+    text = (
+        f"## A 4-point sweep, serial vs queued\n\n{note}; took "
+        f"{time.perf_counter() - started:.0f} s. Default params (20,000 invoices), "
+        f"train.min_support in {', '.join(SUPPORTS)}; each experiment re-runs train, "
+        "evaluate and drift-check, never ingest and validate.\n\n" + table + "\n"
+    )
     print("\n" + text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "sweep.md").write_text(text)

@@ -50,7 +50,7 @@ def normalise(markdown: str) -> str:
 def pr_report_example(repo: Path) -> str:
     """The page ``docs/pr-report-example.md`` for the repository ``repo`` built as by
     ``build_pr_branch_repo`` (checked out on its branch): the intro, then the comment."""
-    from panier import report
+    from panier.ops import report
 
     data = report.gather(repo, "main", artifacts_url=ARTIFACTS_URL)
     return INTRO + normalise(report.render(data))
@@ -66,8 +66,11 @@ def build_repo(parent: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="only say whether the committed page is up to date (exit 1 if not)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only say whether the committed page is up to date (exit 1 if not)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="panier-docs-") as tmp:
         page = pr_report_example(build_repo(Path(tmp)))

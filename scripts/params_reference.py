@@ -1,4 +1,4 @@
-"""Write docs/reference/params.md from the params schema (src/panier/config.py).
+"""Write docs/reference/params.md from the params schema (src/panier/core/config.py).
 
 The schema is the one source of truth: each setting's key, default and description are
 read from it, so the reference cannot drift from the code (tests/test_config.py fails when
@@ -15,20 +15,20 @@ from datetime import date
 from _generated import ROOT, write_or_check
 from pydantic import BaseModel
 
-from panier.config import Params
+from panier.core.config import Params
 
 TARGET = ROOT / "docs" / "reference" / "params.md"
 
 INTRO = """# Params
 
-Every setting lives in `params.yaml`; `src/panier/config.py` is its one schema. A wrong
+Every setting lives in `params.yaml`; `src/panier/core/config.py` is its one schema. A wrong
 key or value stops the stage with a message naming the key. `params.yaml` holds exactly the
 defaults below (a test checks it), so deleting a key changes nothing, and `dvc.yaml`
 declares which sections each stage reads: changing a key re-runs exactly the stages that
 read it, and those after them.
 
 This page is generated from the schema by `python scripts/params_reference.py`; edit the
-descriptions in `src/panier/config.py`, not here.
+descriptions in `src/panier/core/config.py`, not here.
 """
 
 
@@ -92,6 +92,7 @@ def build() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     return write_or_check(TARGET, build, __doc__.split("\n\n")[0], argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,8 +25,11 @@ def main() -> None:
     parser.add_argument("png", type=Path)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=900)
-    parser.add_argument("--first-screen", action="store_true",
-                        help="only the first width x height pixels, not the whole page")
+    parser.add_argument(
+        "--first-screen",
+        action="store_true",
+        help="only the first width x height pixels, not the whole page",
+    )
     args = parser.parse_args()
     executable = chromium_path()
     if executable is None:
@@ -35,8 +38,9 @@ def main() -> None:
 
     errors: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
         page = browser.new_page(viewport={"width": args.width, "height": args.height})
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.on("pageerror", lambda e: errors.append(str(e)))

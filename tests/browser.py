@@ -25,16 +25,26 @@ import pytest
 # Flags for a closed network: without the background ones Chromium keeps trying to reach
 # Google's hosts, and as root it needs --no-sandbox.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--disable-default-apps",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
 ]
 
 
 def chromium_path() -> str | None:
     """The system Chromium (``PANIER_CHROMIUM`` overrides), or None."""
-    for candidate in (os.environ.get("PANIER_CHROMIUM"), "chromium", "chromium-browser",
-                      "google-chrome"):
+    for candidate in (
+        os.environ.get("PANIER_CHROMIUM"),
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ):
         if candidate and (found := shutil.which(candidate)):
             return found
     return None
@@ -63,13 +73,15 @@ def _chromium() -> Iterator[object]:
     executable = chromium_path()
     if executable is None:
         if os.environ.get("PANIER_REQUIRE_TOOLS"):
-            pytest.fail("Chromium is required (PANIER_REQUIRE_TOOLS is set): "
-                        "apt-get install chromium")
+            pytest.fail(
+                "Chromium is required (PANIER_REQUIRE_TOOLS is set): apt-get install chromium"
+            )
         pytest.skip("no Chromium on this machine: apt-get install chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -82,11 +94,19 @@ def browser_page(_chromium) -> Iterator[BrowserPage]:
     context = _chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     recorded = BrowserPage(page)
-    page.on("console", lambda message: message.type == "error"
-            and recorded.errors.append(f"console: {message.text}"))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error" and recorded.errors.append(f"console: {message.text}")
+        ),
+    )
     page.on("pageerror", lambda error: recorded.errors.append(f"page error: {error}"))
-    page.on("requestfailed", lambda request: recorded.errors.append(
-        f"request failed: {request.url} ({request.failure})"))
+    page.on(
+        "requestfailed",
+        lambda request: recorded.errors.append(
+            f"request failed: {request.url} ({request.failure})"
+        ),
+    )
     try:
         yield recorded
     finally:

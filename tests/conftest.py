@@ -50,11 +50,19 @@ def tool_env(repo: Path | None = None) -> dict[str, str]:
 
 def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     """Run a command, returning its result; on an unexpected exit show its output."""
-    result = subprocess.run(args, cwd=cwd, env=kwargs.pop("env", None) or tool_env(cwd),
-                            capture_output=True, text=True, **kwargs)
+    result = subprocess.run(
+        args,
+        cwd=cwd,
+        env=kwargs.pop("env", None) or tool_env(cwd),
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n"
-                             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
     return result
 
 
@@ -80,8 +88,9 @@ def make_pipeline_repo(parent: Path, params: dict | None = None, name: str = "re
     ``params`` (``SMALL_PARAMS`` by default). Pipeline outputs, caches, ``dvc.lock`` and
     ``metrics/`` are left behind, so the copy starts from scratch."""
     repo = parent / name
-    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                 ROOT).stdout.split("\0")
+    listed = run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT
+    ).stdout.split("\0")
     for rel in filter(None, listed):
         source = ROOT / rel
         if rel == "dvc.lock" or rel.startswith("metrics/") or not source.is_file():
@@ -136,7 +145,9 @@ class S3Server:
         moto = Path(sys.executable).parent / "moto_server"
         self._process = subprocess.Popen(
             [str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -162,8 +173,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                  "AWS_DEFAULT_REGION": "us-east-1"}
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture
@@ -271,6 +285,7 @@ def http_server(tmp_path: Path) -> Iterator[HttpServer]:
     finally:
         server.stop()
 
+
 # ---------------------------------------------------------------------------------------
 # Remote storage and the model registry (issue 5): a pipeline repository with two tagged
 # versions pushed to the local S3 server, shared by tests/test_remote.py and
@@ -278,11 +293,19 @@ def http_server(tmp_path: Path) -> Iterator[HttpServer]:
 
 # Every file the pipeline writes: data and models (pushed to the remote) and metrics (git).
 PIPELINE_OUTPUTS = [
-    "data/raw/line_items.parquet", "data/validated/clean.parquet",
-    "data/validated/rejected.parquet", "models/rules.parquet", "models/items.parquet",
-    "models/model_card.json", "metrics/validation.json", "metrics/train.json",
-    "metrics/evaluate.json", "metrics/drift.json", "metrics/plots/metrics_by_k.csv",
-    "metrics/plots/rules.csv", "models/rules.pmml",
+    "data/raw/line_items.parquet",
+    "data/validated/clean.parquet",
+    "data/validated/rejected.parquet",
+    "models/rules.parquet",
+    "models/items.parquet",
+    "models/model_card.json",
+    "metrics/validation.json",
+    "metrics/train.json",
+    "metrics/evaluate.json",
+    "metrics/drift.json",
+    "metrics/plots/metrics_by_k.csv",
+    "metrics/plots/rules.csv",
+    "models/rules.pmml",
 ]
 
 # v2 changes one train param: train, evaluate and drift-check re-run, ingest and validate not.
@@ -293,26 +316,38 @@ def output_digests(repo: Path) -> dict[str, str]:
     """sha256 of every pipeline output in ``repo``'s workspace (absent files are skipped)."""
     import hashlib
 
-    return {rel: hashlib.sha256((repo / rel).read_bytes()).hexdigest()
-            for rel in PIPELINE_OUTPUTS if (repo / rel).is_file()}
+    return {
+        rel: hashlib.sha256((repo / rel).read_bytes()).hexdigest()
+        for rel in PIPELINE_OUTPUTS
+        if (repo / rel).is_file()
+    }
 
 
 def s3_client(endpoint: str, **credentials):
     import boto3
 
-    keys = {"aws_access_key_id": S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            "aws_secret_access_key": S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]} | credentials
+    keys = {
+        "aws_access_key_id": S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    } | credentials
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
 
 
-def use_remote(repo: Path, endpoint: str, bucket: str, prefix: str = "panier",
-               env: dict[str, str] | None = None) -> None:
+def use_remote(
+    repo: Path,
+    endpoint: str,
+    bucket: str,
+    prefix: str = "panier",
+    env: dict[str, str] | None = None,
+) -> None:
     """Point the committed default remote ``storage`` at ``s3://bucket/prefix`` on
     ``endpoint``, for this clone only (``.dvc/config.local``), as a user would."""
-    run(["dvc", "remote", "modify", "--local", "storage", "url", f"s3://{bucket}/{prefix}"],
-        repo, env=env)
-    run(["dvc", "remote", "modify", "--local", "storage", "endpointurl", endpoint], repo,
-        env=env)
+    run(
+        ["dvc", "remote", "modify", "--local", "storage", "url", f"s3://{bucket}/{prefix}"],
+        repo,
+        env=env,
+    )
+    run(["dvc", "remote", "modify", "--local", "storage", "endpointurl", endpoint], repo, env=env)
 
 
 class VersionedRepo:
@@ -320,8 +355,7 @@ class VersionedRepo:
     run cache) to ``s3://bucket/panier`` on ``endpoint``. ``digests[tag]`` holds the sha256
     of every output at that tag. Read only: tests work on clones."""
 
-    def __init__(self, path: Path, endpoint: str, bucket: str,
-                 digests: dict[str, dict[str, str]]):
+    def __init__(self, path: Path, endpoint: str, bucket: str, digests: dict[str, dict[str, str]]):
         self.path, self.endpoint, self.bucket, self.digests = path, endpoint, bucket, digests
 
     def clone(self, parent: Path, name: str = "clone", rev: str | None = None) -> Path:
@@ -348,12 +382,15 @@ def versioned_repo(tmp_path_factory, s3_server: str) -> VersionedRepo:
     for tag, changes in VERSION_CHANGES.items():
         if changes:
             params_file = repo / "params.yaml"
-            params_file.write_text(yaml.safe_dump(
-                deep_update(yaml.safe_load(params_file.read_text()), changes), sort_keys=False))
+            params_file.write_text(
+                yaml.safe_dump(
+                    deep_update(yaml.safe_load(params_file.read_text()), changes), sort_keys=False
+                )
+            )
         run(["dvc", "repro"], repo, env=env)
         run(["git", "add", "-A"], repo, env=env)
         run(["git", "commit", "-q", "-m", f"pipeline {tag}"], repo, env=env)
         run(["git", "tag", tag], repo, env=env)
-        run([sys.executable, "-m", "panier.remote", "push"], repo, env=env)
+        run([sys.executable, "-m", "panier.ops.remote", "push"], repo, env=env)
         digests[tag] = output_digests(repo)
     return VersionedRepo(repo, s3_server, bucket, digests)

@@ -33,8 +33,10 @@ class ExpressionError(ValueError):
     """An expression this runner does not understand."""
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<op>==|!=|&&|\|\||!|\(|\))|'(?P<str>(?:[^']|'')*)'"
-                    r"|(?P<num>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][\w.\-]*))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<op>==|!=|&&|\|\||!|\(|\))|'(?P<str>(?:[^']|'')*)'"
+    r"|(?P<num>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][\w.\-]*))"
+)
 
 
 def _tokens(text: str) -> list[tuple[str, Any]]:
@@ -240,8 +242,15 @@ class Job:
         for key, value in (step.get("env") or {}).items():
             env[key] = _as_text(interpolate(value, self.contexts))
         env["PATH"] = os.pathsep.join([*self.extra_path, env.get("PATH", "")])
-        env.update({"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(self.workspace),
-                    "RUNNER_TEMP": str(self.runner_dir), "GITHUB_STEP_SUMMARY": str(self.summary)})
+        env.update(
+            {
+                "CI": "true",
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_WORKSPACE": str(self.workspace),
+                "RUNNER_TEMP": str(self.runner_dir),
+                "GITHUB_STEP_SUMMARY": str(self.summary),
+            }
+        )
         return env
 
     @property
@@ -261,10 +270,12 @@ class Job:
             if "uses" in step:
                 action = step["uses"].split("@")[0]
                 if action not in self.actions:
-                    raise AssertionError(f"step {name!r} uses {action}, which this test has no "
-                                         f"stand-in for: add one")
-                inputs = {k: interpolate(v, self.contexts)
-                          for k, v in (step.get("with") or {}).items()}
+                    raise AssertionError(
+                        f"step {name!r} uses {action}, which this test has no stand-in for: add one"
+                    )
+                inputs = {
+                    k: interpolate(v, self.contexts) for k, v in (step.get("with") or {}).items()
+                }
                 self.actions[action](self, inputs)
                 self.records.append(StepRecord(name, skipped=False))
             elif step["run"].strip() in self.replace_run:
@@ -272,22 +283,33 @@ class Job:
                 self.records.append(StepRecord(name, skipped=False, output="(replaced)"))
             else:
                 if "${{" in step["run"]:
-                    raise AssertionError(f"step {name!r} puts an expression into its script: "
-                                         f"pass it through env instead")
+                    raise AssertionError(
+                        f"step {name!r} puts an expression into its script: "
+                        f"pass it through env instead"
+                    )
                 output_file = self.runner_dir / f"output-{index}"
                 env_file = self.runner_dir / f"env-{index}"
                 path_file = self.runner_dir / f"path-{index}"
                 for file in (output_file, env_file, path_file):
                     file.write_text("")
                 env = self.step_env(step)
-                env.update({"GITHUB_OUTPUT": str(output_file), "GITHUB_ENV": str(env_file),
-                            "GITHUB_PATH": str(path_file)})
+                env.update(
+                    {
+                        "GITHUB_OUTPUT": str(output_file),
+                        "GITHUB_ENV": str(env_file),
+                        "GITHUB_PATH": str(path_file),
+                    }
+                )
                 script = self.runner_dir / f"step-{index}.sh"
                 script.write_text(step["run"])
                 cwd = self.workspace / step.get("working-directory", ".")
-                result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail",
-                                         str(script)], cwd=cwd, env=env, capture_output=True,
-                                        text=True)
+                result = subprocess.run(
+                    ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                    cwd=cwd,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                )
                 text = result.stdout + result.stderr
                 if result.returncode != 0:
                     raise AssertionError(f"step {name!r} exited {result.returncode}:\n{text}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 
-from panier.pmml import ITEM_FIELD, RANKED_OUTPUTS
+from panier.stages.export_pmml.pmml import ITEM_FIELD, RANKED_OUTPUTS
 
 
 class JpmmlScorer:

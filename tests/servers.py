@@ -40,20 +40,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path,
-                   timeout: float) -> None:
+def _wait_for_port(
+    port: int, process: subprocess.Popen, what: str, log: Path, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}:\n"
-                               f"{_tail(log)}")
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{_tail(log)}")
         with socket.socket() as sock:
             sock.settimeout(1)
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} in {timeout:g} s:\n"
-                       f"{_tail(log)}")
+    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} in {timeout:g} s:\n{_tail(log)}")
 
 
 def _tail(log: Path, lines: int = 30) -> str:
@@ -63,8 +62,7 @@ def _tail(log: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def _stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM,
-          timeout: float = 20) -> None:
+def _stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
     if process is None or process.poll() is not None:
         return
     process.send_signal(sig)
@@ -81,8 +79,10 @@ def _stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM,
 def postgres_bin() -> Path | None:
     """The folder holding ``initdb`` and ``postgres``: Debian's newest
     ``/usr/lib/postgresql/<version>/bin``, else the folder of ``initdb`` on PATH."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     if found:
         return Path(found[-1]).parent
     on_path = shutil.which("initdb")
@@ -120,10 +120,23 @@ class PostgresServer:
             os.chown(pwfile, owner["user"], owner["group"])
         data = self.root / "data"
         result = subprocess.run(
-            [str(self.bindir / "initdb"), "-D", str(data), "-U", self.superuser,
-             "--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=UTF8", "--locale=C",
-             "--no-sync"],
-            capture_output=True, text=True, cwd=self.root, **owner)
+            [
+                str(self.bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                self.superuser,
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=self.root,
+            **owner,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
         log = self.root / "server.log"
@@ -133,12 +146,33 @@ class PostgresServer:
             # Throwaway data: no fsync; small memory; TCP on the loopback interface only and
             # the Unix socket inside the temporary directory.
             self._process = subprocess.Popen(
-                [str(self.bindir / "postgres"), "-D", str(data), "-p", str(self.port),
-                 "-h", "127.0.0.1", "-k", str(self.root), "-c", "fsync=off",
-                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                 "-c", "shared_buffers=32MB", "-c", "max_connections=20"],
-                stdout=handle, stderr=subprocess.STDOUT, cwd=self.root,
-                start_new_session=True, **owner)
+                [
+                    str(self.bindir / "postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(self.port),
+                    "-h",
+                    "127.0.0.1",
+                    "-k",
+                    str(self.root),
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "shared_buffers=32MB",
+                    "-c",
+                    "max_connections=20",
+                ],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                start_new_session=True,
+                **owner,
+            )
         _wait_for_port(self.port, self._process, "postgres", log, timeout)
         deadline = time.monotonic() + timeout
         while True:  # listening is not yet accepting logins (startup, recovery)
@@ -158,14 +192,20 @@ class PostgresServer:
     def url(self, database: str, user: str, password: str) -> str:
         return f"postgresql+psycopg://{user}:{password}@127.0.0.1:{self.port}/{database}"
 
-    def connect(self, database: str = "postgres", user: str | None = None,
-                password: str | None = None):
+    def connect(
+        self, database: str = "postgres", user: str | None = None, password: str | None = None
+    ):
         import psycopg
 
-        return psycopg.connect(host="127.0.0.1", port=self.port, dbname=database,
-                               user=user or self.superuser,
-                               password=password or self.superuser_password,
-                               autocommit=True, connect_timeout=10)
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            dbname=database,
+            user=user or self.superuser,
+            password=password or self.superuser_password,
+            autocommit=True,
+            connect_timeout=10,
+        )
 
     def execute(self, statement: str, database: str = "postgres") -> None:
         with self.connect(database) as connection:
@@ -217,10 +257,16 @@ class SparkCluster:
         import pyspark
 
         env = dict(os.environ)
-        env.update({"SPARK_HOME": str(Path(pyspark.__file__).parent),
-                    "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOCAL_DIRS": str(self.root / "tmp"),
-                    "SPARK_WORKER_DIR": str(self.root / "work"),
-                    "SPARK_DAEMON_MEMORY": "256m", "PYSPARK_PYTHON": sys.executable})
+        env.update(
+            {
+                "SPARK_HOME": str(Path(pyspark.__file__).parent),
+                "SPARK_LOCAL_IP": "127.0.0.1",
+                "SPARK_LOCAL_DIRS": str(self.root / "tmp"),
+                "SPARK_WORKER_DIR": str(self.root / "work"),
+                "SPARK_DAEMON_MEMORY": "256m",
+                "PYSPARK_PYTHON": sys.executable,
+            }
+        )
         return env
 
     def _start(self, name: str, args: list[str]) -> tuple[subprocess.Popen, Path]:
@@ -229,25 +275,53 @@ class SparkCluster:
         spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
         log = self.root / f"{name}.log"
         with open(log, "w") as handle:
-            process = subprocess.Popen([str(spark_class), *args], env=self.env(), cwd=self.root,
-                                       stdout=handle, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                [str(spark_class), *args],
+                env=self.env(),
+                cwd=self.root,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._processes.append(process)
         return process, log
 
     def start(self, timeout: float = 90) -> None:
         (self.root / "tmp").mkdir()
         (self.root / "work").mkdir()
-        master, log = self._start("master", [
-            "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-            "--port", str(self.port), "--webui-port", str(free_port())])
+        master, log = self._start(
+            "master",
+            [
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--webui-port",
+                str(free_port()),
+            ],
+        )
         _wait_for_port(self.port, master, "the Spark master", log, timeout)
         for number in range(self.workers):
-            self._start(f"worker-{number + 1}", [
-                "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
-                "--port", str(free_port()), "--webui-port", str(free_port()),
-                "--cores", str(self.cores), "--memory", self.memory,
-                "--work-dir", str(self.root / "work"), self.master])
+            self._start(
+                f"worker-{number + 1}",
+                [
+                    "org.apache.spark.deploy.worker.Worker",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(free_port()),
+                    "--webui-port",
+                    str(free_port()),
+                    "--cores",
+                    str(self.cores),
+                    "--memory",
+                    self.memory,
+                    "--work-dir",
+                    str(self.root / "work"),
+                    self.master,
+                ],
+            )
         self._wait_for_workers(log, timeout)
 
     def _wait_for_workers(self, master_log: Path, timeout: float) -> None:
@@ -255,13 +329,16 @@ class SparkCluster:
         while time.monotonic() < deadline:
             for process in self._processes:
                 if process.poll() is not None:
-                    raise RuntimeError(f"a Spark daemon exited with {process.returncode}:\n"
-                                       + "\n".join(_tail(p) for p in self.root.glob("*.log")))
+                    raise RuntimeError(
+                        f"a Spark daemon exited with {process.returncode}:\n"
+                        + "\n".join(_tail(p) for p in self.root.glob("*.log"))
+                    )
             if _tail(master_log, 10_000).count("Registering worker") >= self.workers:
                 return
             time.sleep(0.3)
-        raise RuntimeError(f"{self.workers} Spark workers did not register in {timeout:g} s:\n"
-                           + _tail(master_log))
+        raise RuntimeError(
+            f"{self.workers} Spark workers did not register in {timeout:g} s:\n" + _tail(master_log)
+        )
 
     def stop(self) -> None:
         for process in reversed(self._processes):
@@ -273,7 +350,7 @@ class SparkCluster:
 @pytest.fixture(scope="session")
 def spark_cluster() -> Iterator[SparkCluster]:
     """A Spark standalone cluster on 127.0.0.1: one master and two one-core workers."""
-    from panier import engines
+    from panier.stages.train import engines
 
     if not engines.java_available():
         _missing("Java (for Spark)", "apt-get install openjdk-17-jre-headless")
@@ -285,4 +362,3 @@ def spark_cluster() -> Iterator[SparkCluster]:
         yield cluster
     finally:
         cluster.stop()
-

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from panier import io
-from panier.baskets import baskets_from_lines
-from panier.config import Params, load_params
-from panier.generate import generate_line_items
-from panier.mining import association_rules, frequent_itemsets
-from panier.model import describe_items, model_card
+from panier.core import io
+from panier.core.baskets import baskets_from_lines
+from panier.core.config import Params, load_params
+from panier.stages.ingest.generate import generate_line_items
+from panier.stages.train.mining import association_rules, frequent_itemsets
+from panier.stages.train.model import describe_items, model_card
 
 ROOT = Path(__file__).resolve().parents[1]
 

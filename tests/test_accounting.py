@@ -21,13 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from panier import schema as S
-from panier.config import IngestParams, ValidateParams, parse_params
-from panier.delimited import _strict_rows, read_delimited
-from panier.errors import DataError
-from panier.mapping import apply_mapping, resolve_mapping
-from panier.sources import read_source
-from panier.validation import REASON_COLUMN, validate_line_items
+from panier.core import schema as S
+from panier.core.config import IngestParams, ValidateParams, parse_params
+from panier.core.errors import DataError
+from panier.core.mapping import apply_mapping, resolve_mapping
+from panier.stages.ingest.delimited import _strict_rows, read_delimited
+from panier.stages.ingest.sources import read_source
+from panier.stages.validate.validation import REASON_COLUMN, validate_line_items
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
 TODAY = date(2026, 1, 1)
@@ -40,8 +40,11 @@ def ingest(**settings) -> IngestParams:
 
 def export_lines(n: int, when=lambda i: f"1/{1 + i % 28}/2024 8:26") -> list[str]:
     """``n`` plain rows of the retail layout, invoice i // 3, item i % 7."""
-    return [f"{500000 + i // 3},{85000 + i % 7},ITEM {i % 7},{1 + i % 5},{when(i)},2.55,"
-            f"{17000 + i % 11},United Kingdom" for i in range(n)]
+    return [
+        f"{500000 + i // 3},{85000 + i % 7},ITEM {i % 7},{1 + i % 5},{when(i)},2.55,"
+        f"{17000 + i % 11},United Kingdom"
+        for i in range(n)
+    ]
 
 
 def write(path: Path, data: bytes | str) -> Path:
@@ -52,13 +55,21 @@ def write(path: Path, data: bytes | str) -> Path:
 
 def parquet_export(path: Path, **columns) -> Path:
     """A Parquet export in the retail layout, two rows unless told otherwise."""
-    table = {"InvoiceNo": ["1", "1"], "StockCode": ["A", "B"], "Description": ["a", "b"],
-             "Quantity": [1, 2], "InvoiceDate": ["2024-01-01", "2024-01-01"],
-             "UnitPrice": [1.0, 2.0], "CustomerID": ["17850", None], "Country": ["UK", "UK"]}
+    table = {
+        "InvoiceNo": ["1", "1"],
+        "StockCode": ["A", "B"],
+        "Description": ["a", "b"],
+        "Quantity": [1, 2],
+        "InvoiceDate": ["2024-01-01", "2024-01-01"],
+        "UnitPrice": [1.0, 2.0],
+        "CustomerID": ["17850", None],
+        "Country": ["UK", "UK"],
+    }
     table.update(columns)
     rows = len(next(iter(columns.values()))) if columns else 2
-    pq.write_table(pa.table({k: v if len(v) == rows else v[:1] * rows
-                             for k, v in table.items()}), path)
+    pq.write_table(
+        pa.table({k: v if len(v) == rows else v[:1] * rows for k, v in table.items()}), path
+    )
     return path
 
 
@@ -67,16 +78,21 @@ def run(params: IngestParams, validate: ValidateParams = LENIENT):
     source's rows."""
     data = read_source(params)
     lines = apply_mapping(data.frame, resolve_mapping(params), data.info["location"])
-    result = validate_line_items(lines, validate, source=params.path, today=TODAY,
-                                 parsing=params.parsing, source_columns=resolve_mapping(params))
+    result = validate_line_items(
+        lines,
+        validate,
+        source=params.path,
+        today=TODAY,
+        parsing=params.parsing,
+        source_columns=resolve_mapping(params),
+    )
     return result, data
 
 
 def assert_accounted(result, record_lines: list[int]) -> None:
     """rows_in == clean + rejected == the records in the source, row by row."""
     report = result.report
-    assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"] \
-        == len(record_lines)
+    assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"] == len(record_lines)
     seen = sorted([*result.clean[S.SOURCE_ROW], *result.rejected[S.SOURCE_ROW]])
     assert seen == sorted(record_lines)
 
@@ -85,8 +101,7 @@ def assert_accounted(result, record_lines: list[int]) -> None:
 
 
 @pytest.mark.parametrize("broken", [110, 5])
-def test_an_unclosed_quote_costs_its_own_row_and_never_swallows_the_rows_after_it(tmp_path,
-                                                                                   broken):
+def test_an_unclosed_quote_costs_its_own_row_and_never_swallows_the_rows_after_it(tmp_path, broken):
     rows = export_lines(120)
     rows[broken - 1] = rows[broken - 1].replace("ITEM", '"ITEM', 1)  # opened, never closed
     path = write(tmp_path / "export.csv", "\n".join([HEADER, *rows]) + "\n")
@@ -184,8 +199,11 @@ def test_a_quantity_beyond_the_canonical_range_is_rejected_not_wrapped(tmp_path)
 def test_a_latin1_export_read_as_utf8_names_the_line_and_the_setting(tmp_path):
     text = "\n".join([HEADER.replace("Description", "Désignation"), *export_lines(3)]) + "\n"
     path = write(tmp_path / "export.csv", text.encode("latin-1"))
-    with pytest.raises(DataError, match=r"export.csv is not valid utf-8 text \(line 1, "
-                                        r"byte b'\\xe9'\): set ingest.encoding"):
+    with pytest.raises(
+        DataError,
+        match=r"export.csv is not valid utf-8 text \(line 1, "
+        r"byte b'\\xe9'\): set ingest.encoding",
+    ):
         read_source(ingest(source="file", path=str(path)))
     data = read_source(ingest(source="file", path=str(path), encoding="latin-1"))
     assert "Désignation" in data.frame.columns
@@ -194,8 +212,11 @@ def test_a_latin1_export_read_as_utf8_names_the_line_and_the_setting(tmp_path):
 def test_utf16_is_recognised_by_its_byte_order_mark_and_read_when_configured(tmp_path):
     text = "\n".join([HEADER, *export_lines(4)]) + "\n"
     path = write(tmp_path / "export.csv", text.encode("utf-16"))
-    with pytest.raises(DataError, match=r"UTF-16 byte-order mark but ingest.encoding is "
-                                        r"'utf-8': set ingest.encoding: utf-16"):
+    with pytest.raises(
+        DataError,
+        match=r"UTF-16 byte-order mark but ingest.encoding is "
+        r"'utf-8': set ingest.encoding: utf-16",
+    ):
         read_source(ingest(source="file", path=str(path)))
     result, _ = run(ingest(source="file", path=str(path), encoding="utf-16"))
     assert result.report["rows_clean"] == 4
@@ -203,8 +224,11 @@ def test_utf16_is_recognised_by_its_byte_order_mark_and_read_when_configured(tmp
 
 def test_utf16_configured_for_a_utf8_file_says_so(tmp_path):
     path = write(tmp_path / "export.csv", "\n".join([HEADER, *export_lines(4)]) + "\n")
-    with pytest.raises(DataError, match=r"not utf-16 text \(probably utf-8\): set "
-                                        r"ingest.encoding: utf-8"):
+    with pytest.raises(
+        DataError,
+        match=r"not utf-16 text \(probably utf-8\): set "
+        r"ingest.encoding: utf-8",
+    ):
         read_source(ingest(source="file", path=str(path), encoding="utf-16"))
 
 
@@ -218,16 +242,21 @@ def test_a_utf8_byte_order_mark_does_not_rename_the_first_column(tmp_path):
 def test_a_folder_mixing_csv_and_parquet_is_one_message_naming_both(tmp_path):
     write(tmp_path / "src/a.csv", "\n".join([HEADER, *export_lines(4)]) + "\n")
     pq.write_table(pa.table({"InvoiceNo": ["1"]}), tmp_path / "src/b.parquet")
-    with pytest.raises(DataError, match=r"mixes formats: .*a.csv \(csv\), .*b.parquet "
-                                        r"\(parquet\)\. Keep one export format"):
+    with pytest.raises(
+        DataError,
+        match=r"mixes formats: .*a.csv \(csv\), .*b.parquet "
+        r"\(parquet\)\. Keep one export format",
+    ):
         read_source(ingest(source="file", path=str(tmp_path / "src")))
 
 
 def test_files_with_different_headers_in_one_folder_are_refused(tmp_path):
     write(tmp_path / "src/a.csv", "\n".join([HEADER, *export_lines(4)]) + "\n")
     short = HEADER.replace(",Country", "")
-    write(tmp_path / "src/b.csv", "\n".join([short, *(r.rsplit(",", 1)[0]
-                                                     for r in export_lines(4))]) + "\n")
+    write(
+        tmp_path / "src/b.csv",
+        "\n".join([short, *(r.rsplit(",", 1)[0] for r in export_lines(4))]) + "\n",
+    )
     with pytest.raises(DataError, match=r"headers differ \(.*a.csv has \['Country'\]"):
         read_source(ingest(source="file", path=str(tmp_path / "src")))
 
@@ -237,8 +266,14 @@ def test_files_of_one_header_in_a_folder_keep_their_file_and_line(tmp_path):
         write(tmp_path / "src" / name, "\n".join([HEADER, *rows]) + "\n")
     result, _ = run(ingest(source="file", path=str(tmp_path / "src")))
     rows = result.clean[[S.SOURCE_FILE, S.SOURCE_ROW]]
-    assert rows.values.tolist() == [["a.csv", 2], ["a.csv", 3], ["a.csv", 4],
-                                    ["b.csv", 2], ["b.csv", 3], ["b.csv", 4]]
+    assert rows.values.tolist() == [
+        ["a.csv", 2],
+        ["a.csv", 3],
+        ["a.csv", 4],
+        ["b.csv", 2],
+        ["b.csv", 3],
+        ["b.csv", 4],
+    ]
 
 
 def test_a_decompression_bomb_stops_at_the_size_limit_without_unpacking_it(tmp_path):
@@ -250,8 +285,11 @@ def test_a_decompression_bomb_stops_at_the_size_limit_without_unpacking_it(tmp_p
 
 def test_a_file_above_the_size_limit_is_refused_before_it_is_read(tmp_path):
     path = write(tmp_path / "export.csv", "\n".join([HEADER, *export_lines(40_000)]) + "\n")
-    with pytest.raises(DataError, match=r"export.csv is \d MB, above ingest.max_source_mb "
-                                        r"\(1 MB\)"):
+    with pytest.raises(
+        DataError,
+        match=r"export.csv is \d MB, above ingest.max_source_mb "
+        r"\(1 MB\)",
+    ):
         read_source(ingest(source="file", path=str(path), max_source_mb=1))
 
 
@@ -263,21 +301,26 @@ def test_a_device_file_is_refused_without_reading_it():
 # --- 5. garbage accepted ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("values", "kind"), [
-    ([["85123A"], ["71053"]], "list"),
-    ([{"code": "85123A"}, {"code": "71053"}], "struct")])
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [([["85123A"], ["71053"]], "list"), ([{"code": "85123A"}, {"code": "71053"}], "struct")],
+)
 def test_a_nested_parquet_column_mapped_to_a_code_is_refused(tmp_path, values, kind):
     path = parquet_export(tmp_path / "export.parquet", StockCode=values)
     params = ingest(source="file", path=str(path))
-    with pytest.raises(DataError, match=rf"column 'StockCode' \(mapped to item_code\) holds "
-                                        rf"{kind} values, e\.g\. .*85123A.*Flatten it"):
+    with pytest.raises(
+        DataError,
+        match=rf"column 'StockCode' \(mapped to item_code\) holds "
+        rf"{kind} values, e\.g\. .*85123A.*Flatten it",
+    ):
         run(params)
 
 
 @pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
 def test_integer_timestamps_are_read_in_the_unit_their_magnitude_says(tmp_path, unit):
-    when = pd.to_datetime(["2024-01-15 10:30:00.123456789", "2024-02-01 08:00:00"],
-                          format="ISO8601")
+    when = pd.to_datetime(
+        ["2024-01-15 10:30:00.123456789", "2024-02-01 08:00:00"], format="ISO8601"
+    )
     epoch = when.floor(unit).asi8 // {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
     expected = when.floor(unit if unit != "ns" else "us")  # kept to the microsecond
     path = parquet_export(tmp_path / "export.parquet", InvoiceDate=list(epoch))
@@ -287,15 +330,20 @@ def test_integer_timestamps_are_read_in_the_unit_their_magnitude_says(tmp_path, 
 
 
 def test_integer_timestamps_of_mixed_units_name_the_param(tmp_path):
-    parquet_export(tmp_path / "export.parquet",
-                   InvoiceDate=[1_705_314_600, 1_705_314_600_000])
-    with pytest.raises(DataError, match=r"epoch numbers of different magnitudes .* set "
-                                        r"ingest.parsing.epoch_unit"):
+    parquet_export(tmp_path / "export.parquet", InvoiceDate=[1_705_314_600, 1_705_314_600_000])
+    with pytest.raises(
+        DataError,
+        match=r"epoch numbers of different magnitudes .* set "
+        r"ingest.parsing.epoch_unit",
+    ):
         run(ingest(source="file", path=str(tmp_path / "export.parquet")))
-    result, _ = run(ingest(source="file", path=str(tmp_path / "export.parquet"),
-                           parsing={"epoch_unit": "ms"}))
-    assert result.clean[S.TIMESTAMP].tolist() == [pd.Timestamp("1970-01-20 17:41:54.600"),
-                                                  pd.Timestamp("2024-01-15 10:30:00")]
+    result, _ = run(
+        ingest(source="file", path=str(tmp_path / "export.parquet"), parsing={"epoch_unit": "ms"})
+    )
+    assert result.clean[S.TIMESTAMP].tolist() == [
+        pd.Timestamp("1970-01-20 17:41:54.600"),
+        pd.Timestamp("2024-01-15 10:30:00"),
+    ]
 
 
 def test_a_field_larger_than_the_parsers_block_is_read_whole(tmp_path):
@@ -320,8 +368,10 @@ def test_both_readers_give_the_same_rows_and_lines(ragged):
     mixed = read_delimited("e.csv", text + '1,"a\n')  # an odd quote on the last line
     strict = _strict_rows("e.csv", text, HEADER.split(","), ",", '"', 0)
     assert fast.info["reader"] == "pyarrow" and mixed.info["reader"].startswith("pyarrow, ")
-    assert mixed.frame[S.SOURCE_ROW].iloc[-1] == 52 and mixed.info["malformed_records"] \
-        == 1 + 3 * ragged
+    assert (
+        mixed.frame[S.SOURCE_ROW].iloc[-1] == 52
+        and mixed.info["malformed_records"] == 1 + 3 * ragged
+    )
     if ragged:
         assert fast.frame.dropna(subset=[S.MALFORMED])[S.SOURCE_ROW].tolist() == [9, 32, 43]
     pd.testing.assert_frame_equal(fast.frame, strict)
@@ -363,18 +413,28 @@ def slow_drip_server():
 
 
 def test_a_server_that_drips_bytes_is_stopped_by_the_total_download_time(slow_drip_server):
-    params = ingest(source="url", path=f"{slow_drip_server}/export.csv",
-                    http={"timeout_seconds": 1, "max_seconds": 2})
+    params = ingest(
+        source="url",
+        path=f"{slow_drip_server}/export.csv",
+        http={"timeout_seconds": 1, "max_seconds": 2},
+    )
     started = time.monotonic()
-    with pytest.raises(DataError, match=r"did not finish downloading within "
-                                        r"ingest.http.max_seconds \(2 s\)"):
+    with pytest.raises(
+        DataError,
+        match=r"did not finish downloading within "
+        r"ingest.http.max_seconds \(2 s\)",
+    ):
         read_source(params)
     assert time.monotonic() - started < 5
 
 
 def test_numbers_parsed_from_a_parquet_source_carry_their_row_number(tmp_path):
-    path = parquet_export(tmp_path / "export.parquet", InvoiceNo=["1", "1", "2"],
-                          StockCode=["A", "B", "A"], Quantity=[1, -2, 3])
+    path = parquet_export(
+        tmp_path / "export.parquet",
+        InvoiceNo=["1", "1", "2"],
+        StockCode=["A", "B", "A"],
+        Quantity=[1, -2, 3],
+    )
     result, _ = run(ingest(source="file", path=str(path)))
     assert_accounted(result, [1, 2, 3])
     assert result.rejected[S.SOURCE_ROW].tolist() == [2]

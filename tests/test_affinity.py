@@ -10,16 +10,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from panier import affinity
-from panier.affinity import AffinitySettings, build_groups, compare_groups
-from panier.baskets import Baskets, baskets_from_lists
-from panier.explorer import render_explorer
-from panier.mining import association_rules, frequent_itemsets, min_count
+from panier.core.baskets import Baskets, baskets_from_lists, min_count
+from panier.stages.affinity import groups as affinity
+from panier.stages.affinity.explorer import render_explorer
+from panier.stages.affinity.groups import AffinitySettings, build_groups, compare_groups
+from panier.stages.train.mining import association_rules, frequent_itemsets
 
 
 def settings(min_pair_count: int = 1, **changes) -> AffinitySettings:
-    values = dict(min_pair_count=min_pair_count, min_phi=0.0, resolution=1.0, seed=0,
-                  min_group_size=2, top_rules=5, neighbours=3)
+    values = dict(
+        min_pair_count=min_pair_count,
+        min_phi=0.0,
+        resolution=1.0,
+        seed=0,
+        min_group_size=2,
+        top_rules=5,
+        neighbours=3,
+    )
     values.update(changes)
     return AffinitySettings(**values)
 
@@ -27,13 +34,19 @@ def settings(min_pair_count: int = 1, **changes) -> AffinitySettings:
 def item_table(baskets: Baskets, names: dict[str, str] | None = None) -> pd.DataFrame:
     counts = baskets.item_counts()
     codes = baskets.items.astype(str)
-    return pd.DataFrame({"item_code": codes,
-                         "description": [(names or {}).get(c, c.upper()) for c in codes],
-                         "baskets": counts, "support": counts / baskets.n_baskets})
+    return pd.DataFrame(
+        {
+            "item_code": codes,
+            "description": [(names or {}).get(c, c.upper()) for c in codes],
+            "baskets": counts,
+            "support": counts / baskets.n_baskets,
+        }
+    )
 
 
-def model(baskets: Baskets, min_support: float, min_confidence: float, engine: str = "auto"
-          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def model(
+    baskets: Baskets, min_support: float, min_confidence: float, engine: str = "auto"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     itemsets = frequent_itemsets(baskets, min_support, None, engine=engine)
     return item_table(baskets), association_rules(itemsets, baskets.n_baskets, min_confidence)
 
@@ -41,9 +54,14 @@ def model(baskets: Baskets, min_support: float, min_confidence: float, engine: s
 # Breakfast and barbecue: two sets of products bought together, one basket holding both, and
 # "batteries" bought alone.
 SHOP = (
-    [["bread", "butter", "jam"]] * 6 + [["bread", "butter"]] * 3 + [["butter", "jam"]] * 2
-    + [["charcoal", "sausages", "mustard"]] * 5 + [["charcoal", "sausages"]] * 3
-    + [["sausages", "mustard"]] * 2 + [["bread", "sausages"]] + [["batteries"]] * 4
+    [["bread", "butter", "jam"]] * 6
+    + [["bread", "butter"]] * 3
+    + [["butter", "jam"]] * 2
+    + [["charcoal", "sausages", "mustard"]] * 5
+    + [["charcoal", "sausages"]] * 3
+    + [["sausages", "mustard"]] * 2
+    + [["bread", "sausages"]]
+    + [["batteries"]] * 4
 )
 
 
@@ -55,14 +73,15 @@ def shop():
 
 
 def groups_of(result) -> list[set[str]]:
-    return [set(frame["item_code"]) for _, frame in
-            result.items[result.items["group"] != 0].groupby("group")]
+    return [
+        set(frame["item_code"])
+        for _, frame in result.items[result.items["group"] != 0].groupby("group")
+    ]
 
 
 def test_products_bought_together_form_one_group_each(shop):
     _, _, _, result = shop
-    assert groups_of(result) == [{"bread", "butter", "jam"},
-                                 {"charcoal", "mustard", "sausages"}]
+    assert groups_of(result) == [{"bread", "butter", "jam"}, {"charcoal", "mustard", "sausages"}]
     # Batteries share no basket with anything: listed, in no group.
     assert result.items.set_index("item_code").loc["batteries", "group"] == 0
     assert result.summary["ungrouped_items"] == 1
@@ -81,11 +100,18 @@ def test_each_group_says_what_it_holds_and_covers(shop):
     assert first["neighbours"] == []
     # Every rule among breakfast products is inside the group, strongest (by lift) first.
     inside = [r["rule"] for r in first["top_rules"]]
-    expected = rules[[set([*a, c]) <= {"bread", "butter", "jam"}
-                      for a, c in zip(rules["antecedent"], rules["consequent"])]]
+    expected = rules[
+        [
+            set([*a, c]) <= {"bread", "butter", "jam"}
+            for a, c in zip(rules["antecedent"], rules["consequent"])
+        ]
+    ]
     assert first["rules_inside"] == len(expected) > 0
-    assert inside[0] == affinity.rule_text(*expected.sort_values(
-        "lift", ascending=False, kind="stable").iloc[0][["antecedent", "consequent"]])
+    assert inside[0] == affinity.rule_text(
+        *expected.sort_values("lift", ascending=False, kind="stable").iloc[0][
+            ["antecedent", "consequent"]
+        ]
+    )
     lifts = [r["lift"] for r in first["top_rules"]]
     assert lifts == sorted(lifts, reverse=True)
 
@@ -115,16 +141,19 @@ def test_equal_inputs_give_identical_groups_and_an_identical_page(shop):
 
 
 def test_comparing_two_revisions_names_gained_lost_and_changed_groups():
-    base = pd.DataFrame({"group": [1, 1, 1, 2, 2, 3, 3],
-                         "item_code": ["a", "b", "c", "x", "y", "p", "q"]})
-    head = pd.DataFrame({"group": [1, 1, 1, 1, 2, 2, 3, 3],
-                         "item_code": ["x", "y", "z", "w", "a", "b", "m", "n"]})
+    base = pd.DataFrame(
+        {"group": [1, 1, 1, 2, 2, 3, 3], "item_code": ["a", "b", "c", "x", "y", "p", "q"]}
+    )
+    head = pd.DataFrame(
+        {"group": [1, 1, 1, 1, 2, 2, 3, 3], "item_code": ["x", "y", "z", "w", "a", "b", "m", "n"]}
+    )
     changes = compare_groups(base, head)
     assert changes.matched == [(2, 1, 0.5), (1, 2, 2 / 3)]
     assert changes.gained == [3] and changes.lost == [3]
     text = affinity.changes_markdown(changes, "main")
-    assert text.startswith("3 affinity groups on `main`, 3 on this branch: 1 gained, 1 lost, "
-                           "2 changed, 0 unchanged.")
+    assert text.startswith(
+        "3 affinity groups on `main`, 3 on this branch: 1 gained, 1 lost, 2 changed, 0 unchanged."
+    )
     assert "| 2 -> 1 | 0.50 | `w`, `z` | - |" in text
     assert "| 1 -> 2 | 0.67 | - | `c` |" in text
     assert compare_groups(base, base).changed == []
@@ -152,16 +181,18 @@ def test_groceries_groups_hold_the_strongest_rules_with_their_consequent(groceri
     top = rules.sort_values("lift", ascending=False, kind="stable")
     first = top.iloc[0]
     assert (list(first["antecedent"]), first["consequent"]) == (
-        ["liquor", "red/blush wine"], "bottled beer")
+        ["liquor", "red/blush wine"],
+        "bottled beer",
+    )
     drinks = group["bottled beer"]
     assert group["liquor"] == group["red/blush wine"] == drinks != 0
     assert {"white wine", "canned beer", "bottled water"} <= {
-        c for c, g in group.items() if g == drinks}
+        c for c, g in group.items() if g == drinks
+    }
     # Each of the ten strongest rules has its consequent in the group of an antecedent item:
     # the rule can be acted on within one shelf.
     for antecedent, consequent in zip(top["antecedent"][:10], top["consequent"][:10]):
-        assert any(group[a] == group[consequent] != 0 for a in antecedent), (
-            antecedent, consequent)
+        assert any(group[a] == group[consequent] != 0 for a in antecedent), (antecedent, consequent)
     # The two consequents of 386 of the 410 rules stand together.
     assert group["whole milk"] == group["other vegetables"] != 0
     assert result.summary["rules_anchored_in_groups"] > 0.9 * len(rules)

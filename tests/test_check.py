@@ -1,4 +1,4 @@
-"""`python -m panier.check` and the check-params stage: what would hang DVC, or make it print a
+"""`panier check` and the check-params stage: what would hang DVC, or make it print a
 secret, is refused before DVC reads it, in one line naming the param and the fix."""
 
 from __future__ import annotations
@@ -10,16 +10,19 @@ import pytest
 import yaml
 
 from conftest import make_pipeline_repo, run
-from panier import check
-from panier.config import load_params
-from panier.errors import ConfigError
+from panier.core.config import load_params
+from panier.core.errors import ConfigError
+from panier.stages.check_params import check
 
 SECRET = "s3cr3tpw-do-not-print"
 BOMB = "\n".join(
     ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    + [f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]"
-       for i in range(8)]
-    + ["ingest: {path: *i}"])  # 9^9 = 387 million strings once expanded
+    + [
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]"
+        for i in range(8)
+    ]
+    + ["ingest: {path: *i}"]
+)  # 9^9 = 387 million strings once expanded
 
 
 def run_check(tmp_path: Path, monkeypatch, capsys, text: str) -> tuple[int, list[str], str]:
@@ -51,8 +54,7 @@ def test_a_yaml_anchor_bomb_is_refused_without_expanding_it(tmp_path, monkeypatc
 
 
 def test_an_oversized_params_file_is_refused_unread(tmp_path, monkeypatch, capsys):
-    code, err, _ = run_check(tmp_path, monkeypatch, capsys,
-                             params_text() + "# padding\n" * 200_000)
+    code, err, _ = run_check(tmp_path, monkeypatch, capsys, params_text() + "# padding\n" * 200_000)
     assert code == 1 and len(err) == 1 and "larger than 1,000,000 bytes" in err[0]
 
 
@@ -63,21 +65,25 @@ def test_an_empty_ingest_path_is_named(tmp_path, monkeypatch, capsys):
 
 
 def test_a_device_file_as_ingest_path_is_refused(tmp_path, monkeypatch, capsys):
-    code, err, _ = run_check(tmp_path, monkeypatch, capsys,
-                             params_text(source="file", path="/dev/zero"))
+    code, err, _ = run_check(
+        tmp_path, monkeypatch, capsys, params_text(source="file", path="/dev/zero")
+    )
     assert code == 1 and len(err) == 1
     assert "ingest.path '/dev/zero' is a device, pipe or socket" in err[0]
 
 
-@pytest.mark.parametrize("path", [
-    f"http://user:{SECRET}@127.0.0.1:9/x.csv",
-    f"https://{SECRET}@127.0.0.1:9/x.csv",
-    f"https://127.0.0.1:9/x.csv?X-Amz-Signature={SECRET}",
-])
-def test_a_credential_in_ingest_path_is_refused_and_not_repeated(tmp_path, monkeypatch, capsys,
-                                                                  path):
-    code, err, out = run_check(tmp_path, monkeypatch, capsys, params_text(source="url",
-                                                                           path=path))
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"http://user:{SECRET}@127.0.0.1:9/x.csv",
+        f"https://{SECRET}@127.0.0.1:9/x.csv",
+        f"https://127.0.0.1:9/x.csv?X-Amz-Signature={SECRET}",
+    ],
+)
+def test_a_credential_in_ingest_path_is_refused_and_not_repeated(
+    tmp_path, monkeypatch, capsys, path
+):
+    code, err, out = run_check(tmp_path, monkeypatch, capsys, params_text(source="url", path=path))
     assert code == 1 and len(err) == 1
     assert "ingest.path must not hold credentials" in err[0]
     assert SECRET not in err[0] + out
@@ -91,17 +97,29 @@ def test_dvc_repro_never_prints_a_credential_in_ingest_path(tmp_path):
     path = f"http://panier:{SECRET}@127.0.0.1:9/export.csv"
     repo = make_pipeline_repo(tmp_path, {"ingest": {"source": "url", "path": path}})
     printed = []
-    for args in (["dvc", "repro"], ["dvc", "exp", "run"], ["python", "-m", "panier.check"]):
+    for args in (
+        ["dvc", "repro"],
+        ["dvc", "exp", "run"],
+        ["python", "-m", "panier.stages.check_params.check"],
+    ):
         result = run(args, repo, check=False, timeout=300)
         assert result.returncode != 0, args
         printed.append(result.stdout + result.stderr)
     everything = "\n".join(printed)
     assert SECRET not in everything
     assert "Running stage 'ingest'" not in everything
-    assert everything.count("check failed: params.yaml has 1 invalid setting(s): ingest: "
-                            "Value error, ingest.path must not hold credentials") == 3
+    assert (
+        everything.count(
+            "check failed: params.yaml has 1 invalid setting(s): ingest: "
+            "Value error, ingest.path must not hold credentials"
+        )
+        == 3
+    )
     shipped = set(run(["git", "ls-files"], repo).stdout.split())  # this file among them
-    written = [p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts
-               and p.relative_to(repo).as_posix() not in shipped]
+    written = [
+        p
+        for p in repo.rglob("*")
+        if p.is_file() and ".git" not in p.parts and p.relative_to(repo).as_posix() not in shipped
+    ]
     assert written  # DVC's own files at least
     assert not [p for p in written if SECRET.encode() in p.read_bytes()]

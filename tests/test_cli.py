@@ -11,8 +11,8 @@ import pytest
 
 from panier import __version__
 from panier.cli import STAGES, TOOLS
-from panier.errors import DataError, DriftDetected
-from panier.stages._runner import run_stage
+from panier.core.errors import DataError, DriftDetected
+from panier.core.runner import run_stage
 
 PANIER = [sys.executable, "-m", "panier.cli"]
 
@@ -30,8 +30,9 @@ def test_version_and_help(tmp_path: Path):
     assert "3 drift found" in helped.stdout
 
 
-@pytest.mark.parametrize("args", [["stage", name, "--help"] for name in STAGES]
-                         + [[tool, "--help"] for tool in TOOLS])
+@pytest.mark.parametrize(
+    "args", [["stage", name, "--help"] for name in STAGES] + [[tool, "--help"] for tool in TOOLS]
+)
 def test_help_of_every_command_changes_no_file(args: list[str], tmp_path: Path):
     (tmp_path / "params.yaml").write_text("train: {min_support: 0.5}\n")
     before = sorted(path.name for path in tmp_path.iterdir())
@@ -50,8 +51,9 @@ def test_a_stage_module_run_with_help_does_not_run_the_stage(module: str, tmp_pa
 
 
 def test_a_stage_refuses_arguments_with_a_usage_error(tmp_path: Path):
-    result = _run([sys.executable, "-m", "panier.stages.train", "--min-support", "0.1"],
-                  tmp_path)
+    result = _run(
+        [sys.executable, "-m", "panier.stages.train.stage", "--min-support", "0.1"], tmp_path
+    )
     assert result.returncode == 2
     assert "settings live in params.yaml" in result.stderr
 
@@ -60,8 +62,9 @@ def test_an_error_is_one_line_on_stderr_with_exit_status_1(tmp_path: Path):
     result = _run([*PANIER, "stage", "train"], tmp_path)
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.strip() == "train failed: params.yaml not found: run from the " \
-                                    "repository root"
+    assert (
+        result.stderr.strip() == "train failed: params.yaml not found: run from the repository root"
+    )
 
 
 def test_drift_found_exits_3_and_any_other_failure_1():

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from panier.config import load_params, parse_params
-from panier.errors import ConfigError
+from panier.core.config import load_params, parse_params
+from panier.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,8 +40,9 @@ def test_cross_field_rules_are_checked():
     with pytest.raises(ConfigError, match="primary_k"):
         parse_params({"evaluate": {"ks": [1, 3], "primary_k": 5}})
     with pytest.raises(ConfigError, match="weakened_rule"):
-        parse_params({"ingest": {"generator": {"planted_rules": [],
-                                               "drift": {"weakened_rule": 0}}}})
+        parse_params(
+            {"ingest": {"generator": {"planted_rules": [], "drift": {"weakened_rule": 0}}}}
+        )
 
 
 def test_malformed_yaml_and_a_missing_file_are_reported_plainly(tmp_path):
@@ -54,9 +55,14 @@ def test_malformed_yaml_and_a_missing_file_are_reported_plainly(tmp_path):
 
 
 # Settings whose value is a user's own table (names chosen by the user), documented as one key.
-_FREE_FORM = {"ingest.generator.countries", "ingest.generator.planted_rules",
-              "ingest.mapping.columns", "ingest.http.headers_from_env",
-              "validate.max_rejected_share_by_reason", "train.spark.conf"}
+_FREE_FORM = {
+    "ingest.generator.countries",
+    "ingest.generator.planted_rules",
+    "ingest.mapping.columns",
+    "ingest.http.headers_from_env",
+    "validate.max_rejected_share_by_reason",
+    "train.spark.conf",
+}
 
 
 def _undescribed(model, prefix: str = "") -> list[str]:
@@ -79,7 +85,7 @@ def test_params_yaml_holds_exactly_the_schema_defaults():
 
     import yaml
 
-    from panier.config import Params
+    from panier.core.config import Params
 
     committed = yaml.safe_load((ROOT / "params.yaml").read_text())
     defaults = Params().model_dump(by_alias=True, mode="json")
@@ -87,7 +93,7 @@ def test_params_yaml_holds_exactly_the_schema_defaults():
 
 
 def test_every_setting_has_a_description():
-    from panier.config import Params
+    from panier.core.config import Params
 
     assert _undescribed(Params) == []
 
@@ -96,6 +102,10 @@ def test_the_params_reference_is_generated_from_the_schema():
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "scripts/params_reference.py", "--check"],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "scripts/params_reference.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr

@@ -32,9 +32,9 @@ from conftest import (
     s3_client,
 )
 from gha import Job
-from panier import io
-from panier.config import load_params
-from panier.generate import generate_line_items
+from panier.core import io
+from panier.core.config import load_params
+from panier.stages.ingest.generate import generate_line_items
 from service_support import Service
 from test_service_follow import Load, serving, wait_for
 
@@ -49,12 +49,28 @@ BRANCH = "panier-bot/retrain"
 
 DAY_1 = {"seed": 11, "days": 365, "n_invoices": 3000, "n_customers": 600}
 # 60 more days, with a weakened planted rule and a boosted item in them.
-DAY_2 = {"seed": 12, "days": 425, "n_invoices": 3500, "n_customers": 600,
-         "drift": {"window_days": 60, "weakened_rule": 0, "weakened_confidence": 0.2,
-                   "boosted_item_rank": 25, "boost_factor": 4.0}}
+DAY_2 = {
+    "seed": 12,
+    "days": 425,
+    "n_invoices": 3500,
+    "n_customers": 600,
+    "drift": {
+        "window_days": 60,
+        "weakened_rule": 0,
+        "weakened_confidence": 0.2,
+        "boosted_item_rank": 25,
+        "boost_factor": 4.0,
+    },
+}
 # Baskets of random, equally popular items: no association left to learn.
-DAY_3 = {"seed": 13, "days": 485, "n_invoices": 4000, "n_customers": 600,
-         "planted_rules": [], "popularity_skew": 0.0}
+DAY_3 = {
+    "seed": 13,
+    "days": 485,
+    "n_invoices": 4000,
+    "n_customers": 600,
+    "planted_rules": [],
+    "popularity_skew": 0.0,
+}
 
 
 def write_export(path: Path, repo: Path, changes: dict[str, Any]) -> None:
@@ -75,15 +91,21 @@ class Loop:
         self.state.mkdir()
         self.export = root / "shop" / "line_items.parquet"
         self.export.parent.mkdir()
-        self.vars = {"PANIER_AWS_RETRAIN_ROLE_ARN": "arn:aws:iam::1:role/retrain",
-                     "PANIER_AWS_PUBLISH_ROLE_ARN": "arn:aws:iam::1:role/publish",
-                     "PANIER_DVC_REMOTE_URL": f"s3://{BUCKET}/panier",
-                     "PANIER_DVC_ENDPOINT_URL": endpoint}
+        self.vars = {
+            "PANIER_AWS_RETRAIN_ROLE_ARN": "arn:aws:iam::1:role/retrain",
+            "PANIER_AWS_PUBLISH_ROLE_ARN": "arn:aws:iam::1:role/publish",
+            "PANIER_DVC_REMOTE_URL": f"s3://{BUCKET}/panier",
+            "PANIER_DVC_ENDPOINT_URL": endpoint,
+        }
         self.runs = 0
         # The project: the shop's export as its source; margins for a small window.
-        params = deep_update(json.loads(json.dumps(SMALL_PARAMS)), {
-            "ingest": {"source": "file", "path": str(self.export)},
-            "gate": {"hit_rate_margin": 0.05}})
+        params = deep_update(
+            json.loads(json.dumps(SMALL_PARAMS)),
+            {
+                "ingest": {"source": "file", "path": str(self.export)},
+                "gate": {"hit_rate_margin": 0.05},
+            },
+        )
         dev = make_pipeline_repo(root, params, name="dev")
         write_export(self.export, dev, DAY_1)
         self.origin = root / "origin.git"
@@ -105,12 +127,21 @@ class Loop:
             for name, value in {**S3_CREDENTIALS, "AWS_REGION": inputs["aws-region"]}.items():
                 job.set_env(name, value)
 
-        return {"actions/checkout": checkout, "actions/setup-python": setup_python,
-                "aws-actions/configure-aws-credentials": aws}
+        return {
+            "actions/checkout": checkout,
+            "actions/setup-python": setup_python,
+            "aws-actions/configure-aws-credentials": aws,
+        }
 
-    def job(self, workflow: str, job_id: str, github: dict[str, Any],
-            inputs: dict[str, Any] | None = None, needs: dict[str, Any] | None = None,
-            ref: str = "main") -> Job:
+    def job(
+        self,
+        workflow: str,
+        job_id: str,
+        github: dict[str, Any],
+        inputs: dict[str, Any] | None = None,
+        needs: dict[str, Any] | None = None,
+        ref: str = "main",
+    ) -> Job:
         """A job of ``workflow`` in a fresh checkout of ``ref`` of the origin."""
         self.runs += 1
         workspace = self.root / f"run-{self.runs}" / "workspace"
@@ -123,16 +154,38 @@ class Loop:
             (job.workspace / ".venv").symlink_to(VENV)
 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "GITHUB_"))}
-        env.update({"PYTHONPATH": str(workspace / "src"), "STANDIN_STATE": str(self.state),
-                    "PATH": f"{STANDINS / 'gh'}:{env['PATH']}",
-                    "GIT_AUTHOR_NAME": "Runner", "GIT_AUTHOR_EMAIL": "runner@panier.invalid",
-                    "GIT_COMMITTER_NAME": "Runner",
-                    "GIT_COMMITTER_EMAIL": "runner@panier.invalid"})
-        contexts = {"github": {"repository": REPOSITORY, "token": "ghs_fake", "sha": sha,
-                               "actor": "ada", **github},
-                    "vars": self.vars, "inputs": inputs or {}, "needs": needs or {}}
-        return Job(WORKFLOWS / workflow, job_id, workspace, contexts, self.actions(),
-                   base_env=env, replace_run={"bash scripts/setup.sh": install})
+        env.update(
+            {
+                "PYTHONPATH": str(workspace / "src"),
+                "STANDIN_STATE": str(self.state),
+                "PATH": f"{STANDINS / 'gh'}:{env['PATH']}",
+                "GIT_AUTHOR_NAME": "Runner",
+                "GIT_AUTHOR_EMAIL": "runner@panier.invalid",
+                "GIT_COMMITTER_NAME": "Runner",
+                "GIT_COMMITTER_EMAIL": "runner@panier.invalid",
+            }
+        )
+        contexts = {
+            "github": {
+                "repository": REPOSITORY,
+                "token": "ghs_fake",
+                "sha": sha,
+                "actor": "ada",
+                **github,
+            },
+            "vars": self.vars,
+            "inputs": inputs or {},
+            "needs": needs or {},
+        }
+        return Job(
+            WORKFLOWS / workflow,
+            job_id,
+            workspace,
+            contexts,
+            self.actions(),
+            base_env=env,
+            replace_run={"bash scripts/setup.sh": install},
+        )
 
     # --- what people and GitHub do ------------------------------------------------------
 
@@ -163,14 +216,22 @@ class Loop:
         assert staging.runs
         staging.run()
         version = staging.contexts["steps"]["register"]["outputs"]["version"]
-        prod = self.job("release.yml", "prod", {"event_name": "push"},
-                        needs={"staging": {"outputs": {"version": version}}})
+        prod = self.job(
+            "release.yml",
+            "prod",
+            {"event_name": "push"},
+            needs={"staging": {"outputs": {"version": version}}},
+        )
         prod.run()
         return version
 
     def rollback(self, reason: str) -> Job:
-        job = self.job("rollback.yml", "rollback", {"event_name": "workflow_dispatch"},
-                       {"stage": "prod", "reason": reason})
+        job = self.job(
+            "rollback.yml",
+            "rollback",
+            {"event_name": "workflow_dispatch"},
+            {"stage": "prod", "reason": reason},
+        )
         job.run()
         return job
 
@@ -179,12 +240,15 @@ class Loop:
         return json.loads(file.read_text()) if file.exists() else []
 
     def tag_message(self, tag: str) -> str:
-        return run(["git", "for-each-ref", f"refs/tags/{tag}", "--format=%(contents:subject)"],
-                   self.origin).stdout.strip()
+        return run(
+            ["git", "for-each-ref", f"refs/tags/{tag}", "--format=%(contents:subject)"], self.origin
+        ).stdout.strip()
 
     def registry_stage(self, stage: str) -> str:
-        out = run([sys.executable, "-m", "panier.registry", "--repo", str(self.origin),
-                   "show"], self.root).stdout
+        out = run(
+            [sys.executable, "-m", "panier.ops.registry", "--repo", str(self.origin), "show"],
+            self.root,
+        ).stdout
         return next(line for line in out.splitlines() if line.startswith(f"{stage} ")).split()[1]
 
 
@@ -195,8 +259,10 @@ def test_the_loop_retrains_on_drift_gates_promotes_and_rolls_back(tmp_path: Path
     # Day 1: the first model. Dispatched by hand; no champion yet, so the gate accepts it
     # as the first version; the pull request is merged and released to prod.
     first = loop.retrain(scheduled=True)
-    assert "no champion" in first.record(
-        "Refresh the source, record the champion, run the pipeline").output
+    assert (
+        "no champion"
+        in first.record("Refresh the source, record the champion, run the pipeline").output
+    )
     gate = json.loads((first.workspace / "metrics" / "gate.json").read_text())
     assert gate["decision"] == "accepted_first_version"
     [pull] = loop.pulls()
@@ -205,12 +271,28 @@ def test_the_loop_retrains_on_drift_gates_promotes_and_rolls_back(tmp_path: Path
     v1 = loop.release()
     assert loop.registry_stage("prod") == v1
 
-    service_env = {**os.environ, **S3_CREDENTIALS, "AWS_ENDPOINT_URL": s3_server,
-                   "PYTHONPATH": str(ROOT / "src")}
-    with Service("--registry", str(loop.origin), "--stage", "prod", "--poll-seconds", "1",
-                 "--cache-dir", str(tmp_path / "service-cache"), "--no-request-log",
-                 env=service_env, cwd=tmp_path) as service, \
-            Load(service, ["10040"]) as load:
+    service_env = {
+        **os.environ,
+        **S3_CREDENTIALS,
+        "AWS_ENDPOINT_URL": s3_server,
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    with (
+        Service(
+            "--registry",
+            str(loop.origin),
+            "--stage",
+            "prod",
+            "--poll-seconds",
+            "1",
+            "--cache-dir",
+            str(tmp_path / "service-cache"),
+            "--no-request-log",
+            env=service_env,
+            cwd=tmp_path,
+        ) as service,
+        Load(service, ["10040"]) as load,
+    ):
         assert service.get("/health").json()["model_version"] == v1
 
         # Day 2: a new export with planted drift; the scheduled run proposes a new model.

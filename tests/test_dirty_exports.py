@@ -25,30 +25,47 @@ import pandas as pd
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from panier import schema as S
-from panier.config import ValidateParams, parse_params
-from panier.delimited import _strict_rows, read_delimited
-from panier.errors import DataError
-from panier.mapping import apply_mapping, resolve_mapping
-from panier.sources import read_source
-from panier.validation import REASON_COLUMN, validate_line_items
+from panier.core import schema as S
+from panier.core.config import ValidateParams, parse_params
+from panier.core.errors import DataError
+from panier.core.mapping import apply_mapping, resolve_mapping
+from panier.stages.ingest.delimited import _strict_rows, read_delimited
+from panier.stages.ingest.sources import read_source
+from panier.stages.validate.validation import REASON_COLUMN, validate_line_items
 
-settings.register_profile("ci", derandomize=True, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.data_too_large])
-settings.register_profile("explore", deadline=None, suppress_health_check=[
-    HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "explore",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 
-HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
-          "CustomerID", "Country"]
+HEADER = [
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
+]
 TODAY = date(2026, 1, 1)
 PARAMS = ValidateParams(max_rejected_share=1.0, max_basket_items=10_000, max_quantity=None)
 
 # Field text: letters, digits, spaces, accents, other scripts, and every character that
 # matters to a CSV parser (the delimiter and quote are added per export).
-TEXT = st.text(alphabet=st.sampled_from([*"abcXYZ019 -_/é€中", ",", ";", '"', "\n", "\t", "|",
-                                         "'"]), max_size=12)
+TEXT = st.text(
+    alphabet=st.sampled_from([*"abcXYZ019 -_/é€中", ",", ";", '"', "\n", "\t", "|", "'"]),
+    max_size=12,
+)
 
 
 @dataclass
@@ -94,8 +111,7 @@ def exports(draw) -> Export:
         if draw(st.integers(0, 9)) == 0:
             lines.append("")  # a blank line
             line_number += 1
-        when = draw(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2024, 12,
-                                                                                     31)))
+        when = draw(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2024, 12, 31)))
         when = when.replace(second=0, microsecond=0)
         if style == "iso":
             stamp = when.strftime("%Y-%m-%d %H:%M:%S")
@@ -106,30 +122,54 @@ def exports(draw) -> Export:
         garbage_date = draw(st.integers(0, 14)) == 0
         if garbage_date:
             stamp, when = "not a date", None
-        quantity_text = draw(st.sampled_from(
-            ["1", "2", "6", "12", "0", "-3", "1e30", "9223372036854775808", "1.5", "two", "",
-             "9007199254740993", "480000"]))
-        price_text = draw(st.sampled_from(["2.55", "0.85", "1e308", "0", "-1", "n/a", "", "7",
-                                           "1e-300"]))
+        quantity_text = draw(
+            st.sampled_from(
+                [
+                    "1",
+                    "2",
+                    "6",
+                    "12",
+                    "0",
+                    "-3",
+                    "1e30",
+                    "9223372036854775808",
+                    "1.5",
+                    "two",
+                    "",
+                    "9007199254740993",
+                    "480000",
+                ]
+            )
+        )
+        price_text = draw(
+            st.sampled_from(["2.55", "0.85", "1e308", "0", "-1", "n/a", "", "7", "1e-300"])
+        )
         values = {
             "InvoiceNo": draw(st.sampled_from(["536365", "536366", "536367", "C536368"])),
             "StockCode": draw(st.sampled_from(["85123A", "71053", "22633", "POST", ""]))
-            if plain else draw(TEXT.filter(lambda t: "." not in t)),
+            if plain
+            else draw(TEXT.filter(lambda t: "." not in t)),
             "Description": draw(st.sampled_from(["LANTERN", "HAND WARMER", ""]))
-            if plain else draw(TEXT),
-            "Quantity": quantity_text, "InvoiceDate": stamp, "UnitPrice": price_text,
+            if plain
+            else draw(TEXT),
+            "Quantity": quantity_text,
+            "InvoiceDate": stamp,
+            "UnitPrice": price_text,
             "CustomerID": draw(st.sampled_from(["17850", "", "13047"])),
             "Country": draw(st.sampled_from(["United Kingdom", "EIRE", "Côte d'Ivoire", ""])),
         }
         if encoding == "latin-1" and not plain:
-            values = {k: v.encode("latin-1", "replace").decode("latin-1")
-                      for k, v in values.items()}
+            values = {
+                k: v.encode("latin-1", "replace").decode("latin-1") for k, v in values.items()
+            }
         fields = [quote(values[h], delimiter, not plain and draw(st.booleans())) for h in HEADER]
         record = Record(line=line_number + 1, values=values, when=when)
         ragged = not plain and i != unclosed and draw(st.integers(0, 11)) == 0
         if i == unclosed:  # one line, a quote opened in one field and never closed
-            fields = [values[h].replace('"', "").replace("\n", " ").replace(delimiter, " ")
-                      for h in HEADER]
+            fields = [
+                values[h].replace('"', "").replace("\n", " ").replace(delimiter, " ")
+                for h in HEADER
+            ]
             column = draw(st.integers(0, len(HEADER) - 1))
             fields[column] = '"' + fields[column]
             record.malformed = True
@@ -164,8 +204,11 @@ def exports(draw) -> Export:
         dayfirst = False
     if style == "mixed":  # no one reading is right for every row: only unambiguous ones count
         for record in records:
-            if record.when is not None and record.when.day <= 12 and \
-                    record.when.day != record.when.month:
+            if (
+                record.when is not None
+                and record.when.day <= 12
+                and record.when.day != record.when.month
+            ):
                 record.when_ambiguous = True
     return Export(data, delimiter, encoding, dayfirst, records, expect)
 
@@ -173,10 +216,18 @@ def exports(draw) -> Export:
 def read(export: Export, folder: Path):
     path = folder / "export.csv"
     path.write_bytes(export.data)
-    params = parse_params({"ingest": {
-        "source": "file", "path": str(path), "encoding": export.encoding,
-        "mapping": {"preset": "retail_export"}, "csv": {"delimiter": export.delimiter},
-        "parsing": {"dayfirst": export.dayfirst}}}).ingest
+    params = parse_params(
+        {
+            "ingest": {
+                "source": "file",
+                "path": str(path),
+                "encoding": export.encoding,
+                "mapping": {"preset": "retail_export"},
+                "csv": {"delimiter": export.delimiter},
+                "parsing": {"dayfirst": export.dayfirst},
+            }
+        }
+    ).ingest
     data = read_source(params)
     return apply_mapping(data.frame, resolve_mapping(params), str(path)), params
 
@@ -185,8 +236,14 @@ def read_and_validate(export: Export, folder: Path):
     """The stages' work, with the read done twice: the outcome must not change."""
     lines, params = read(export, folder)
     pd.testing.assert_frame_equal(lines, read(export, folder)[0])
-    return validate_line_items(lines, PARAMS, source=params.path, today=TODAY,
-                               parsing=params.parsing, source_columns=resolve_mapping(params))
+    return validate_line_items(
+        lines,
+        PARAMS,
+        source=params.path,
+        today=TODAY,
+        parsing=params.parsing,
+        source_columns=resolve_mapping(params),
+    )
 
 
 def same(clean_value, source_text: str) -> bool:
@@ -212,8 +269,7 @@ def check(export: Export) -> None:
     event(f"{sum(r.malformed for r in records.values())} malformed record(s)")
     event(f"{int(report['rows_clean'] > 0)} with clean rows")
     assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"] == len(records)
-    assert sorted([*result.clean[S.SOURCE_ROW], *result.rejected[S.SOURCE_ROW]]) == \
-        sorted(records)
+    assert sorted([*result.clean[S.SOURCE_ROW], *result.rejected[S.SOURCE_ROW]]) == sorted(records)
     bad = result.rejected[result.rejected[REASON_COLUMN] == "malformed_row"]
     assert sorted(bad[S.SOURCE_ROW]) == sorted(r.line for r in records.values() if r.malformed)
 
@@ -221,8 +277,9 @@ def check(export: Export) -> None:
     # count) gives exactly what the strict reader alone gives.
     text = export.data.decode(export.encoding)
     chosen = read_delimited("export.csv", text, export.delimiter).frame
-    pd.testing.assert_frame_equal(chosen, _strict_rows("export.csv", text, HEADER,
-                                                       export.delimiter, '"', 0))
+    pd.testing.assert_frame_equal(
+        chosen, _strict_rows("export.csv", text, HEADER, export.delimiter, '"', 0)
+    )
 
     # Nothing in the clean table differs from what the source says.
     for row in result.clean.itertuples(index=False):

@@ -30,8 +30,11 @@ def test_the_readme_stays_short():
 
 def test_every_link_of_the_readme_to_a_file_of_the_repository_resolves():
     readme = (ROOT / "README.md").read_text()
-    targets = [target.split("#")[0] for target in re.findall(r"\]\(([^)]+)\)", readme)
-               if not target.startswith(("http://", "https://", "#"))]
+    targets = [
+        target.split("#")[0]
+        for target in re.findall(r"\]\(([^)]+)\)", readme)
+        if not target.startswith(("http://", "https://", "#"))
+    ]
     assert targets, "the README links into the docs"
     missing = [target for target in targets if not (ROOT / target).exists()]
     assert missing == []
@@ -51,9 +54,19 @@ def test_the_site_builds_strictly_and_works_offline(tmp_path: Path, http_server,
         pytest.skip("mkdocs is not installed (the docs extra)")
     site = http_server.root / "site"
     env = {"NO_MKDOCS_2_WARNING": "1", "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
-    result = subprocess.run([str(mkdocs) if mkdocs.exists() else "mkdocs", "build", "--strict",
-                             "--site-dir", str(site)], cwd=ROOT, capture_output=True, text=True,
-                            env=env)
+    result = subprocess.run(
+        [
+            str(mkdocs) if mkdocs.exists() else "mkdocs",
+            "build",
+            "--strict",
+            "--site-dir",
+            str(site),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     page = browser_page.open(f"{http_server.url}/site/get-started/")
     assert "Get started" in page.title()

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from panier import drift_noise as noise
-from panier import schema as S
-from panier.baskets import baskets_from_lines, baskets_from_lists
-from panier.drift import (
+from panier.core import schema as S
+from panier.core.baskets import baskets_from_lines, baskets_from_lists
+from panier.stages.drift_check import noise
+from panier.stages.drift_check.drift import (
     GROUPS,
     DriftTest,
     count_test,
@@ -25,7 +25,12 @@ from panier.drift import (
     seasonal_hints,
     summarize_lines,
 )
-from panier.drift_report import items_table, numeric_table, plot_tables, render_markdown
+from panier.stages.drift_check.report import (
+    items_table,
+    numeric_table,
+    plot_tables,
+    render_markdown,
+)
 from test_drift import PARAMS, World, generate
 
 NEW = "90001"
@@ -49,8 +54,7 @@ def with_new_product(lines: pd.DataFrame, share: float, seed: int = 0) -> pd.Dat
 
 
 def test_a_new_product_is_a_finding_of_its_own_named_by_description(world: World):
-    current = summarize_lines(with_new_product(world.windows.current, 0.03),
-                              world.rejected.current)
+    current = summarize_lines(with_new_product(world.windows.current, 0.03), world.rejected.current)
     report = world.check(current)
     assert report["top_drifted"][0] == f"new_item: {NEW}"
     first = report["findings"][0]
@@ -130,11 +134,16 @@ def test_a_seasonal_item_gets_a_floor_as_large_as_its_season(world: World):
     reference = World.__new__(World)
     reference.windows, reference.rejected = world.windows, world.rejected
     reference.reference = prepare_reference(
-        summarize_lines(seasonal), baskets_from_lines(world.windows.holdout), world.rules,
-        world.items, PARAMS.evaluate)
+        summarize_lines(seasonal),
+        baskets_from_lines(world.windows.holdout),
+        world.rules,
+        world.items,
+        PARAMS.evaluate,
+    )
     current = world.current()
-    by_floor = {t["feature"]: t for t in reference.check(current)["tests"]
-                if t["kind"] == "item_share"}
+    by_floor = {
+        t["feature"]: t for t in reference.check(current)["tests"] if t["kind"] == "item_share"
+    }
     test = by_floor[item]
     assert test["effect"] > PARAMS.drift.min_effect_share  # in season now: a large change
     assert test["floor"] > test["effect"] and not test["drifted"]  # ... as large as usual
@@ -167,8 +176,7 @@ def test_a_weekend_only_basket_size_change_is_seen_in_whole_number_counts():
 
 
 def test_the_changed_two_item_rule_is_named_before_its_sub_rules(world: World):
-    report = world.check(world.current(generate({"weakened_rule": 1,
-                                                 "weakened_confidence": 0.4})))
+    report = world.check(world.current(generate({"weakened_rule": 1, "weakened_confidence": 0.4})))
     changed = "rule_confidence: {10070, 10085} -> 10100"
     assert report["top_drifted"][0] == changed
     for finding in report["findings"]:
@@ -183,8 +191,9 @@ def test_a_short_window_stays_quiet_and_says_what_it_cannot_see(world: World):
     assert not report["drift_detected"]
     blind = [s for s in report["skipped"] if "only a confidence change above" in s["reason"]]
     assert blind and "a longer current window" in blind[0]["reason"]
-    assert any("no split between them could reach significance" in s["reason"]
-               for s in report["skipped"])
+    assert any(
+        "no split between them could reach significance" in s["reason"] for s in report["skipped"]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,8 +201,7 @@ def test_a_short_window_stays_quiet_and_says_what_it_cannot_see(world: World):
 
 
 def test_every_test_has_a_group_and_a_label_naming_products_in_words(world: World):
-    report = world.check(world.current(generate({"boosted_item_rank": 50,
-                                                 "boost_factor": 2.0})))
+    report = world.check(world.current(generate({"boosted_item_rank": 50, "boost_factor": 2.0})))
     assert {t["group"] for t in report["tests"]} <= set(GROUPS)
     assert all(t["label"] for t in report["tests"])
     assert report["groups"].keys() == set(GROUPS)
@@ -209,8 +217,24 @@ def test_every_test_has_a_group_and_a_label_naming_products_in_words(world: Worl
 
 
 def _found(kind: str, feature: str, group: str, effect: float) -> DriftTest:
-    return DriftTest(kind, feature, "t", 0.0, 1e-9, effect, "e", 0.1, 0.2, 100, 100, "up",
-                     floor=0.1, p_adjusted=1e-9, drifted=True, group=group)
+    return DriftTest(
+        kind,
+        feature,
+        "t",
+        0.0,
+        1e-9,
+        effect,
+        "e",
+        0.1,
+        0.2,
+        100,
+        100,
+        "up",
+        floor=0.1,
+        p_adjusted=1e-9,
+        drifted=True,
+        group=group,
+    )
 
 
 def test_findings_take_turns_between_groups():
@@ -229,16 +253,33 @@ def test_a_change_seen_in_the_same_weeks_last_year_is_hinted_as_seasonal():
             items = ["a"] + (["sun"] if (summer and basket < 6) or basket == 0 else [])
             items += ["trend"] if day.year == 2024 and day.month in (6, 7) and basket < 5 else []
             for item in items:
-                rows.append({S.INVOICE: f"{i}-{basket}", S.TIMESTAMP: day, S.CUSTOMER: "1",
-                             S.COUNTRY: "UK", S.ITEM: item, S.DESCRIPTION: item.upper(),
-                             S.QUANTITY: 1, S.PRICE: 1.0})
+                rows.append(
+                    {
+                        S.INVOICE: f"{i}-{basket}",
+                        S.TIMESTAMP: day,
+                        S.CUSTOMER: "1",
+                        S.COUNTRY: "UK",
+                        S.ITEM: item,
+                        S.DESCRIPTION: item.upper(),
+                        S.QUANTITY: 1,
+                        S.PRICE: 1.0,
+                    }
+                )
     lines = pd.DataFrame(rows)
     current_start = pd.Timestamp("2024-06-01")
     reference = summarize_lines(lines[lines[S.TIMESTAMP] < current_start])
-    current = summarize_lines(lines[(lines[S.TIMESTAMP] >= current_start)
-                                    & (lines[S.TIMESTAMP] < pd.Timestamp("2024-08-01"))])
-    tests = [DriftTest("item_share", item, "t", 0.0, 1e-9, 0.5, "cohens_h", 0.1, share, 0, 0,
-                       "up", floor=0.05) for item, share in (("sun", 0.6), ("trend", 0.5))]
+    current = summarize_lines(
+        lines[
+            (lines[S.TIMESTAMP] >= current_start)
+            & (lines[S.TIMESTAMP] < pd.Timestamp("2024-08-01"))
+        ]
+    )
+    tests = [
+        DriftTest(
+            "item_share", item, "t", 0.0, 1e-9, 0.5, "cohens_h", 0.1, share, 0, 0, "up", floor=0.05
+        )
+        for item, share in (("sun", 0.6), ("trend", 0.5))
+    ]
     seasonal_hints(reference, current, tests)
     sun, trend = tests
     assert sun.detail["same_period_last_year"] == pytest.approx(0.6, abs=0.03)
@@ -248,10 +289,12 @@ def test_a_change_seen_in_the_same_weeks_last_year_is_hinted_as_seasonal():
 def test_numeric_plots_have_binned_axes_and_the_report_lists_groups(world: World):
     ref = world.reference.train
     current = world.current()
-    long_tail = np.sort(np.concatenate([current.numeric["basket_size"],
-                                        np.arange(100, 450, dtype=float)]))
-    wide = type(current)(**{**current.__dict__,
-                            "numeric": {**current.numeric, "basket_size": long_tail}})
+    long_tail = np.sort(
+        np.concatenate([current.numeric["basket_size"], np.arange(100, 450, dtype=float)])
+    )
+    wide = type(current)(
+        **{**current.__dict__, "numeric": {**current.numeric, "basket_size": long_tail}}
+    )
     table = numeric_table("basket_size", ref, wide)
     assert len(table) <= 40 and table["bin"].is_unique
     report = world.check(summarize_lines(with_new_product(world.windows.current, 0.03)))

@@ -20,13 +20,13 @@ from pandas.testing import assert_frame_equal
 from scipy import sparse
 
 from conftest import make_pipeline_repo, run
-from panier import engines
-from panier.baskets import Baskets, baskets_from_lines, baskets_from_lists
-from panier.config import GeneratorParams, ValidateParams, parse_params
-from panier.errors import ConfigError
-from panier.generate import generate_line_items
-from panier.mining import association_rules, frequent_itemsets, min_count
-from panier.validation import validate_line_items
+from panier.core.baskets import Baskets, baskets_from_lines, baskets_from_lists, min_count
+from panier.core.config import GeneratorParams, ValidateParams, parse_params
+from panier.core.errors import ConfigError
+from panier.stages.ingest.generate import generate_line_items
+from panier.stages.train import engines
+from panier.stages.train.mining import association_rules, frequent_itemsets
+from panier.stages.validate.validation import validate_line_items
 
 SPARK_LOCAL = {"master": "local[2]", "conf": {}}
 
@@ -77,6 +77,7 @@ def brute_force_counts(transactions, threshold, max_len):
 
 # --- choosing an engine ----------------------------------------------------------------------
 
+
 def test_auto_runs_the_fastest_installed_engine():
     expected = "pyfim" if engines.installed("pyfim") else "mlxtend"
     assert engines.resolve("auto") == expected
@@ -84,8 +85,7 @@ def test_auto_runs_the_fastest_installed_engine():
     assert "spark" not in engines.AUTO_PREFERENCE  # a JVM start outlasts a local run
 
 
-def test_an_engine_that_is_not_installed_is_a_config_error_that_says_how_to_install(
-        monkeypatch):
+def test_an_engine_that_is_not_installed_is_a_config_error_that_says_how_to_install(monkeypatch):
     monkeypatch.setitem(engines._MODULE, "pyfim", "no_such_module_for_panier_tests")
     with pytest.raises(ConfigError, match=r"pip install 'panier\[pyfim\]'"):
         engines.resolve("pyfim")
@@ -101,9 +101,14 @@ def test_spark_without_java_is_a_config_error_naming_java(monkeypatch):
 
 
 def test_params_accept_the_engines_and_reject_a_typo():
-    params = parse_params({"train": {"engine": "spark",
-                                     "spark": {"master": "spark://head:7077",
-                                               "conf": {"spark.executor.memory": "8g"}}}})
+    params = parse_params(
+        {
+            "train": {
+                "engine": "spark",
+                "spark": {"master": "spark://head:7077", "conf": {"spark.executor.memory": "8g"}},
+            }
+        }
+    )
     assert params.train.engine == "spark"
     assert params.train.spark.master == "spark://head:7077"
     with pytest.raises(ConfigError, match=r"train\.engine"):
@@ -113,21 +118,29 @@ def test_params_accept_the_engines_and_reject_a_typo():
 def test_the_model_card_params_leave_out_how_the_model_was_computed():
     params = parse_params({"train": {"engine": "pyfim", "spark": {"master": "yarn"}}})
     # max_basket_items changes what is mined; max_itemsets only whether mining runs.
-    assert params.train.model_settings() == {"min_support": 0.005, "min_confidence": 0.3,
-                                             "max_len": 3, "max_basket_items": 100}
+    assert params.train.model_settings() == {
+        "min_support": 0.005,
+        "min_confidence": 0.3,
+        "max_len": 3,
+        "max_basket_items": 100,
+    }
 
 
 # --- identical results -----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("engine", ALL_ENGINES)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_itemsets_match_brute_force_enumeration(engine, seed):
     rng = np.random.default_rng(seed)
-    transactions = [list(rng.choice(list("abcdefgh"), size=rng.integers(1, 7), replace=False))
-                    for _ in range(400)]
+    transactions = [
+        list(rng.choice(list("abcdefgh"), size=rng.integers(1, 7), replace=False))
+        for _ in range(400)
+    ]
     found = mine(baskets_from_lists(transactions), 0.03, 3, engine)
     assert dict(zip(found["itemset"], found["count"])) == brute_force_counts(
-        transactions, min_count(0.03, 400), 3)
+        transactions, min_count(0.03, 400), 3
+    )
 
 
 @pytest.mark.parametrize("engine", ALL_ENGINES)
@@ -184,6 +197,7 @@ def test_engines_agree_on_generated_data_to_the_byte(engine, generated, generate
 
 # --- the public datasets ---------------------------------------------------------------------
 
+
 def read_baskets(path: Path) -> Baskets:
     """A basket list (``.csv.gz``, comma-separated) or a FIMI file (space-separated)."""
     separator = "," if path.name.endswith(".csv.gz") else None
@@ -213,21 +227,29 @@ def groceries_reference(groceries):
 
 
 @pytest.mark.parametrize("engine", ALL_ENGINES)
-def test_every_engine_gives_the_published_410_groceries_rules(engine, groceries,
-                                                               groceries_reference):
+def test_every_engine_gives_the_published_410_groceries_rules(
+    engine, groceries, groceries_reference
+):
     itemsets = mine(groceries, 0.001, None, engine)
     assert len(itemsets) == 13492
     assert itemsets.groupby("size").size().tolist() == [157, 2981, 6831, 3137, 376, 10]
     rules = association_rules(itemsets, groceries.n_baskets, 0.8)
     assert len(rules) == 410
     assert (rules["antecedent_size"] + 1).value_counts().sort_index().to_dict() == {
-        3: 29, 4: 229, 5: 140, 6: 12}
+        3: 29,
+        4: 229,
+        5: 140,
+        6: 12,
+    }
     assert_frame_equal(itemsets, groceries_reference[0], check_exact=True)
     assert_frame_equal(rules, groceries_reference[1], check_exact=True)
 
 
-RETAIL_ENGINES = [_engine_param("mlxtend", slow=True), _engine_param("pyfim"),
-                  _engine_param("spark", slow=True)]
+RETAIL_ENGINES = [
+    _engine_param("mlxtend", slow=True),
+    _engine_param("pyfim"),
+    _engine_param("spark", slow=True),
+]
 
 
 @pytest.fixture(scope="module")
@@ -254,8 +276,9 @@ def test_retail_itemset_counts(retail, support, expected):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("support", "expected"),
-                         [(0.01, 385), (0.005, 1073), (0.0025, 7703), (0.001, 27532)])
+@pytest.mark.parametrize(
+    ("support", "expected"), [(0.01, 385), (0.005, 1073), (0.0025, 7703), (0.001, 27532)]
+)
 def test_t10i4d100k_itemset_counts(t10, support, expected):
     auto = mine(t10, support, None, "auto")
     assert len(auto) == expected
@@ -265,6 +288,7 @@ def test_t10i4d100k_itemset_counts(t10, support, expected):
 
 # --- memory follows the data -----------------------------------------------------------------
 
+
 def test_mlxtend_engine_never_builds_a_dense_basket_matrix():
     # 40,000 baskets x 20,000 frequent items: a dense bool copy alone is 800 MB; the sparse
     # data is about 1 MB.
@@ -273,8 +297,9 @@ def test_mlxtend_engine_never_builds_a_dense_basket_matrix():
     rows = np.repeat(np.arange(n_baskets), per_basket)
     cols = (np.arange(n_baskets * per_basket) * 7919) % n_items
     rng.shuffle(cols)
-    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)),
-                               shape=(n_baskets, n_items))
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n_baskets, n_items)
+    )
     matrix.sum_duplicates()
     matrix.sort_indices()
     baskets = Baskets(np.array([f"i{i:05d}" for i in range(n_items)], dtype=object), matrix)
@@ -290,8 +315,14 @@ def test_mlxtend_engine_never_builds_a_dense_basket_matrix():
 
 # --- under DVC: the engine never changes an output -------------------------------------------
 
-OUTPUTS = ["models/rules.parquet", "models/items.parquet", "models/model_card.json",
-           "metrics/train.json", "metrics/evaluate.json", "metrics/drift.json"]
+OUTPUTS = [
+    "models/rules.parquet",
+    "models/items.parquet",
+    "models/model_card.json",
+    "metrics/train.json",
+    "metrics/evaluate.json",
+    "metrics/drift.json",
+]
 
 
 def _digests(repo: Path) -> dict[str, str]:
@@ -309,8 +340,9 @@ def _set_engine(repo: Path, engine: str) -> None:
 def mlxtend_repo(tmp_path_factory) -> tuple[Path, dict[str, str], dict]:
     """A small repository after ``dvc repro`` with the mlxtend engine: its output digests and
     its lock's train outputs."""
-    repo = make_pipeline_repo(tmp_path_factory.mktemp("engines"),
-                              {"train": {"engine": "mlxtend", "min_support": 0.01}})
+    repo = make_pipeline_repo(
+        tmp_path_factory.mktemp("engines"), {"train": {"engine": "mlxtend", "min_support": 0.01}}
+    )
     run(["dvc", "repro"], repo)
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     return repo, _digests(repo), lock["stages"]["train"]["outs"]
@@ -320,12 +352,14 @@ def mlxtend_repo(tmp_path_factory) -> tuple[Path, dict[str, str], dict]:
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", [_engine_param("pyfim"), _engine_param("spark")])
 def test_switching_engine_retrains_to_identical_outputs_and_skips_what_follows(
-        engine, mlxtend_repo):
+    engine, mlxtend_repo
+):
     repo, digests, train_outs = mlxtend_repo
     params_file = repo / "params.yaml"
     params = yaml.safe_load(params_file.read_text())
-    params["train"].update(engine=engine, spark={"master": "local[1]", "conf": {
-        "spark.driver.memory": "1g"}})
+    params["train"].update(
+        engine=engine, spark={"master": "local[1]", "conf": {"spark.driver.memory": "1g"}}
+    )
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     result = run(["dvc", "repro"], repo)
     assert f"mining with engine {engine}" in result.stderr + result.stdout

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from panier.evaluation import Cases, evaluate, leave_one_out, ranking_metrics
+from panier.core.evaluation import Cases, evaluate, leave_one_out, ranking_metrics
 
 
 class Fixed:
@@ -19,8 +19,7 @@ class Fixed:
 def test_leave_one_out_hides_one_item_of_each_basket_with_two_or_more():
     cases = leave_one_out([["a", "b", "c"], ["d"], ["e", "f"]], seed=1)
     assert len(cases) == 2
-    for visible, hidden, basket in zip(cases.visible, cases.hidden, [["a", "b", "c"],
-                                                                       ["e", "f"]]):
+    for visible, hidden, basket in zip(cases.visible, cases.hidden, [["a", "b", "c"], ["e", "f"]]):
         assert sorted([*visible, hidden]) == basket
 
 

@@ -11,10 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from browser import BrowserPage
-from panier.affinity import AffinitySettings, build_groups
-from panier.baskets import baskets_from_lists
-from panier.explorer import render_explorer
-from panier.mining import association_rules, frequent_itemsets, min_count
+from panier.core.baskets import baskets_from_lists, min_count
+from panier.stages.affinity.explorer import render_explorer
+from panier.stages.affinity.groups import AffinitySettings, build_groups
+from panier.stages.train.mining import association_rules, frequent_itemsets
 from test_affinity import item_table
 
 # Five departments of twelve products; a basket visits one or two departments and takes
@@ -28,8 +28,12 @@ def shop_baskets(n: int = 3000, seed: int = 3) -> list[list[str]]:
     baskets = []
     for _ in range(n):
         visited = rng.choice(DEPARTMENTS, size=rng.integers(1, 3), replace=False)
-        basket = [f"P{d}{i:02d}" for d in sorted(visited) for i in range(PER_DEPARTMENT)
-                  if rng.random() < 0.5]
+        basket = [
+            f"P{d}{i:02d}"
+            for d in sorted(visited)
+            for i in range(PER_DEPARTMENT)
+            if rng.random() < 0.5
+        ]
         baskets.append(basket or ["P000"])
     return baskets
 
@@ -37,12 +41,12 @@ def shop_baskets(n: int = 3000, seed: int = 3) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def explorer_file(tmp_path_factory) -> tuple[Path, int, int]:
     baskets = baskets_from_lists(shop_baskets())
-    items = item_table(baskets, {code: f"product {code[1]}-{code[2:]}"
-                                 for code in baskets.items})
+    items = item_table(baskets, {code: f"product {code[1]}-{code[2:]}" for code in baskets.items})
     threshold = min_count(0.02, baskets.n_baskets)
     rules = association_rules(frequent_itemsets(baskets, 0.02, 3), baskets.n_baskets, 0.5)
-    result = build_groups(baskets, items, rules,
-                          AffinitySettings(threshold, 0.0, 1.0, 0, 2, 5, 3), threshold)
+    result = build_groups(
+        baskets, items, rules, AffinitySettings(threshold, 0.0, 1.0, 0, 2, 5, 3), threshold
+    )
     path = tmp_path_factory.mktemp("explorer") / "explorer.html"
     path.write_text(render_explorer(rules, result, title="Test shop"), encoding="utf-8")
     return path, len(rules), len(result.groups)
@@ -52,8 +56,9 @@ def shown_rules(page) -> list[str]:
     return page.locator("#rules-table tbody tr").all_inner_texts()
 
 
-def test_the_explorer_opens_offline_with_every_rule_paginated(browser_page: BrowserPage,
-                                                              explorer_file):
+def test_the_explorer_opens_offline_with_every_rule_paginated(
+    browser_page: BrowserPage, explorer_file
+):
     path, n_rules, _ = explorer_file
     assert n_rules > 2000
     page = browser_page.open(path)
@@ -103,8 +108,9 @@ def test_thresholds_and_sorting_apply_to_the_table(browser_page: BrowserPage, ex
     assert browser_page.errors == []
 
 
-def test_the_scatter_graph_and_group_pages_render(browser_page: BrowserPage, explorer_file,
-                                                  tmp_path: Path):
+def test_the_scatter_graph_and_group_pages_render(
+    browser_page: BrowserPage, explorer_file, tmp_path: Path
+):
     path, n_rules, n_groups = explorer_file
     page = browser_page.open(path)
     # Views draw after the click: wait for what they must show, not for a fixed time.
@@ -128,8 +134,9 @@ def test_the_scatter_graph_and_group_pages_render(browser_page: BrowserPage, exp
 def test_an_empty_model_opens_without_errors(browser_page: BrowserPage, tmp_path: Path):
     baskets = baskets_from_lists([["a", "b"], ["c"], ["a"]])
     rules = association_rules(frequent_itemsets(baskets, 0.9, 3), baskets.n_baskets, 0.5)
-    result = build_groups(baskets, item_table(baskets), rules,
-                          AffinitySettings(1, 0.0, 1.0, 0, 2, 5, 3), 100)
+    result = build_groups(
+        baskets, item_table(baskets), rules, AffinitySettings(1, 0.0, 1.0, 0, 2, 5, 3), 100
+    )
     path = tmp_path / "empty.html"
     path.write_text(render_explorer(rules, result), encoding="utf-8")
     page = browser_page.open(path)

@@ -16,10 +16,11 @@ import pytest
 import yaml
 
 from conftest import run
-from panier.config import GateParams
-from panier.errors import DataError
-from panier.evaluation import Cases
-from panier.gate import (
+from panier.core.config import GateParams
+from panier.core.errors import DataError
+from panier.core.evaluation import Cases
+from panier.core.io import file_md5 as md5
+from panier.stages.gate.gate import (
     Figures,
     champion_files,
     decide,
@@ -27,7 +28,6 @@ from panier.gate import (
     paired_bootstrap,
     render_markdown,
 )
-from panier.io import file_md5 as md5
 
 K = 5
 
@@ -59,8 +59,9 @@ def test_no_champion_accepts_the_challenger_as_the_first_version():
 
 def test_a_challenger_as_good_as_the_champion_passes_and_says_so():
     hits = [1, 0] * 500
-    result = decide(figures(hits), figures(hits), GateParams(), K,
-                    {"version": "v1.0.0", "commit": "abc"})
+    result = decide(
+        figures(hits), figures(hits), GateParams(), K, {"version": "v1.0.0", "commit": "abc"}
+    )
     assert (result["passed"], result["decision"]) == (True, "accepted")
     assert [c["passed"] for c in result["checks"]] == [True, True, True]
     assert result["champion"]["version"] == "v1.0.0"
@@ -98,8 +99,9 @@ def test_coverage_and_unanswered_cases_have_their_own_margins():
 
 
 def test_figures_answer_like_the_service_rules_first_then_popularity():
-    rules = pd.DataFrame({"antecedent": [["a"]], "consequent": ["b"], "confidence": [0.9],
-                          "lift": [2.0]})
+    rules = pd.DataFrame(
+        {"antecedent": [["a"]], "consequent": ["b"], "confidence": [0.9], "lift": [2.0]}
+    )
     items = pd.DataFrame({"item_code": ["c", "b", "a", "d"], "baskets": [9, 5, 4, 1]})
     cases = Cases(visible=[["a"], ["d"], ["a"]], hidden=["b", "c", "d"])
     result = model_figures(rules, items, cases, k=1, catalog=4)
@@ -110,8 +112,13 @@ def test_figures_answer_like_the_service_rules_first_then_popularity():
 
 
 def test_the_markdown_section_names_the_verdict_the_champion_and_each_check():
-    result = decide(figures([1, 0, 0, 0] * 250), figures([1, 0] * 500), GateParams(), K,
-                    {"version": "v1.0.0", "commit": "0123456789"})
+    result = decide(
+        figures([1, 0, 0, 0] * 250),
+        figures([1, 0] * 500),
+        GateParams(),
+        K,
+        {"version": "v1.0.0", "commit": "0123456789"},
+    )
     result.update(stage="prod", window="current")
     text = render_markdown(result)
     assert "### Champion vs challenger gate" in text and "**refused**" in text
@@ -121,18 +128,32 @@ def test_the_markdown_section_names_the_verdict_the_champion_and_each_check():
 
 
 def test_a_missing_or_different_champion_file_names_it_and_the_command_that_fetches_it(
-        tmp_path: Path):
+    tmp_path: Path,
+):
     for name in ("rules.parquet", "items.parquet", "model_card.json"):
         (tmp_path / name).write_text(name)
-    pointer = {"stage": "prod", "champion": {"version": "v1.0.0", "files": {
-        name: md5(tmp_path / name) for name in ("rules.parquet", "items.parquet",
-                                                "model_card.json")}}}
-    assert set(champion_files(pointer, tmp_path)) == {"rules.parquet", "items.parquet",
-                                                     "model_card.json"}
+    pointer = {
+        "stage": "prod",
+        "champion": {
+            "version": "v1.0.0",
+            "files": {
+                name: md5(tmp_path / name)
+                for name in ("rules.parquet", "items.parquet", "model_card.json")
+            },
+        },
+    }
+    assert set(champion_files(pointer, tmp_path)) == {
+        "rules.parquet",
+        "items.parquet",
+        "model_card.json",
+    }
     assert champion_files({"stage": "prod", "champion": None}, tmp_path) is None
     (tmp_path / "items.parquet").write_text("changed")
-    with pytest.raises(DataError, match=r"items.parquet hashes to .* `python -m panier\.gate "
-                                        r"champion"):
+    with pytest.raises(
+        DataError,
+        match=r"items.parquet hashes to .* `panier gate "
+        r"champion",
+    ):
         champion_files(pointer, tmp_path)
     (tmp_path / "rules.parquet").unlink()
     with pytest.raises(DataError, match=r"rules.parquet is missing \(champion v1.0.0"):
@@ -151,7 +172,7 @@ def set_params(repo: Path, section: str, **values) -> None:
 
 
 def make_champion(repo: Path, version: str) -> None:
-    """Record the workspace's current model as the champion, as ``python -m panier.gate
+    """Record the workspace's current model as the champion, as ``panier gate
     champion`` would after fetching it from the registry."""
     folder = repo / "data" / "champion"
     folder.mkdir(exist_ok=True)
@@ -159,16 +180,22 @@ def make_champion(repo: Path, version: str) -> None:
     for name in ("rules.parquet", "items.parquet", "model_card.json"):
         shutil.copyfile(repo / "models" / name, folder / name)
         files[name] = md5(folder / name)
-    (repo / "data" / "champion.json").write_text(json.dumps(
-        {"artifact": "basket-rules", "stage": "prod",
-         "champion": {"version": version, "commit": "f" * 40, "files": files}}))
+    (repo / "data" / "champion.json").write_text(
+        json.dumps(
+            {
+                "artifact": "basket-rules",
+                "stage": "prod",
+                "champion": {"version": version, "commit": "f" * 40, "files": files},
+            }
+        )
+    )
 
 
 @pytest.mark.slow
 def test_the_gate_stage_follows_the_recorded_champion(pipeline_repo):
     repo = pipeline_repo()
     # A fresh clone: no registry tag, so no champion; the offline pipeline still runs.
-    result = run([sys.executable, "-m", "panier.gate", "champion"], repo)
+    result = run([sys.executable, "-m", "panier.ops.champion", "champion"], repo)
     assert "no champion" in result.stdout
     run(["dvc", "repro", "-q"], repo)
     gate = json.loads((repo / "metrics" / "gate.json").read_text())
@@ -204,19 +231,23 @@ def test_the_gate_stage_follows_the_recorded_champion(pipeline_repo):
     shutil.rmtree(repo / "data" / "champion")
     failed = run(["dvc", "repro", "-q", "--force", "--single-item", "gate"], repo, check=False)
     assert "data/champion/rules.parquet is missing" in failed.stderr
-    assert "python -m panier.gate champion" in failed.stderr
+    assert "panier gate champion" in failed.stderr
 
 
-@pytest.mark.parametrize(("retrain", "passed", "scheduled", "expected", "why"), [
-    (True, True, False, True, "drift-check recommends retraining"),
-    (False, True, True, True, "scheduled retraining"),
-    (False, True, False, False, "no drift calls for retraining"),
-    (True, False, True, False, "the gate refused the challenger: worse (drift-check"),
-    (False, False, True, False, "the gate refused the challenger: worse"),
-])
+@pytest.mark.parametrize(
+    ("retrain", "passed", "scheduled", "expected", "why"),
+    [
+        (True, True, False, True, "drift-check recommends retraining"),
+        (False, True, True, True, "scheduled retraining"),
+        (False, True, False, False, "no drift calls for retraining"),
+        (True, False, True, False, "the gate refused the challenger: worse (drift-check"),
+        (False, False, True, False, "the gate refused the challenger: worse"),
+    ],
+)
 def test_a_new_model_is_proposed_only_when_it_passed_and_drift_or_the_schedule_asks(
-        retrain, passed, scheduled, expected, why):
-    from panier.gate import should_propose
+    retrain, passed, scheduled, expected, why
+):
+    from panier.ops.champion import should_propose
 
     gate = {"passed": passed, "reasons": ["worse"]}
     proposed, reason = should_propose({"retrain_recommended": retrain}, gate, scheduled)

@@ -4,16 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from panier import schema as S
-from panier.config import GeneratorParams, PlantedRule, ValidateParams
-from panier.errors import ConfigError
-from panier.generate import generate_line_items
-from panier.validation import validate_line_items
+from panier.core import schema as S
+from panier.core.config import GeneratorParams, PlantedRule, ValidateParams
+from panier.core.errors import ConfigError
+from panier.stages.ingest.generate import generate_line_items
+from panier.stages.validate.validation import validate_line_items
 
 RULES = [
     PlantedRule(antecedent=["10040"], consequent="10055", confidence=0.8, antecedent_share=0.05),
-    PlantedRule(antecedent=["10070", "10085"], consequent="10100", confidence=0.6,
-                antecedent_share=0.04),
+    PlantedRule(
+        antecedent=["10070", "10085"], consequent="10100", confidence=0.6, antecedent_share=0.04
+    ),
 ]
 
 
@@ -85,26 +86,31 @@ def test_no_drift_is_planted_by_default(lines):
 
 
 def test_planted_drift_changes_only_the_last_window():
-    drift = {"window_days": 30, "price_shift": 0.5, "weakened_rule": 0,
-             "weakened_confidence": 0.3, "new_country_share": 0.2}
+    drift = {
+        "window_days": 30,
+        "price_shift": 0.5,
+        "weakened_rule": 0,
+        "weakened_confidence": 0.3,
+        "new_country_share": 0.2,
+    }
     frame = generate_line_items(small(drift=drift))
     start = pd.Timestamp("2025-01-01") + pd.Timedelta(days=365 - 30)
     window = frame[S.TIMESTAMP] >= start
     valid = frame[S.PRICE] > 0
-    ratio = (frame.loc[window & valid, S.PRICE].mean()
-             / frame.loc[~window & valid, S.PRICE].mean())
+    ratio = frame.loc[window & valid, S.PRICE].mean() / frame.loc[~window & valid, S.PRICE].mean()
     assert ratio == pytest.approx(1.5, rel=0.1)
-    assert confidence(baskets_of(frame[window]), ["10040"], "10055") == pytest.approx(0.3,
-                                                                                     abs=0.1)
-    assert confidence(baskets_of(frame[~window]), ["10040"], "10055") == pytest.approx(0.8,
-                                                                                      abs=0.05)
+    assert confidence(baskets_of(frame[window]), ["10040"], "10055") == pytest.approx(0.3, abs=0.1)
+    assert confidence(baskets_of(frame[~window]), ["10040"], "10055") == pytest.approx(
+        0.8, abs=0.05
+    )
     assert "Atlantis" in set(frame.loc[window, S.COUNTRY])
     assert "Atlantis" not in set(frame.loc[~window, S.COUNTRY])
 
 
 def test_a_planted_item_outside_the_catalog_is_a_config_error():
-    rule = PlantedRule(antecedent=["99999"], consequent="10001", confidence=0.5,
-                       antecedent_share=0.1)
+    rule = PlantedRule(
+        antecedent=["99999"], consequent="10001", confidence=0.5, antecedent_share=0.1
+    )
     with pytest.raises(ConfigError, match="99999"):
         generate_line_items(small(planted_rules=[rule]))
 

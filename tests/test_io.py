@@ -5,16 +5,20 @@ name gives another."""
 import pandas as pd
 import pytest
 
-from panier.io import fingerprint
+from panier.core.io import fingerprint
 
-LINES = pd.DataFrame({
-    "invoice_id": ["536365", "536365", "536366", None],
-    "timestamp": pd.to_datetime(["2025-01-01 08:26", "2025-01-01 08:26", "2025-01-02 11:04", None]),
-    "item_code": ["85123A", "71053", "", "22633"],
-    "quantity": [6, 6, 2, 1],
-    "unit_price": [2.55, 3.39, None, 1.85],
-    "guest": [False, False, True, None],
-})
+LINES = pd.DataFrame(
+    {
+        "invoice_id": ["536365", "536365", "536366", None],
+        "timestamp": pd.to_datetime(
+            ["2025-01-01 08:26", "2025-01-01 08:26", "2025-01-02 11:04", None]
+        ),
+        "item_code": ["85123A", "71053", "", "22633"],
+        "quantity": [6, 6, 2, 1],
+        "unit_price": [2.55, 3.39, None, 1.85],
+        "guest": [False, False, True, None],
+    }
+)
 
 
 def test_equal_data_has_one_fingerprint_however_it_is_held():
@@ -29,16 +33,27 @@ def test_equal_data_has_one_fingerprint_however_it_is_held():
     assert fingerprint(rows) == fingerprint(rows.copy().reset_index(drop=True))
 
 
-@pytest.mark.parametrize("change", [
-    lambda f: f.assign(quantity=[6, 6, 2, 2]),
-    lambda f: f.assign(item_code=["85123A", "71053", None, "22633"]),  # missing is not empty
-    lambda f: f.assign(item_code=["85123A7", "1053", "", "22633"]),  # same characters, moved
-    lambda f: f.assign(unit_price=[2.55, 3.39, 0.0, 1.85]),  # missing is not zero
-    lambda f: f.rename(columns={"guest": "is_guest"}),
-    lambda f: f.iloc[:3],
-    lambda f: f.iloc[[1, 0, 2, 3]],  # row order is data: it decides ties downstream
-], ids=["value", "missing text", "moved characters", "missing number", "column name",
-        "row dropped", "row order"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda f: f.assign(quantity=[6, 6, 2, 2]),
+        lambda f: f.assign(item_code=["85123A", "71053", None, "22633"]),  # missing is not empty
+        lambda f: f.assign(item_code=["85123A7", "1053", "", "22633"]),  # same characters, moved
+        lambda f: f.assign(unit_price=[2.55, 3.39, 0.0, 1.85]),  # missing is not zero
+        lambda f: f.rename(columns={"guest": "is_guest"}),
+        lambda f: f.iloc[:3],
+        lambda f: f.iloc[[1, 0, 2, 3]],  # row order is data: it decides ties downstream
+    ],
+    ids=[
+        "value",
+        "missing text",
+        "moved characters",
+        "missing number",
+        "column name",
+        "row dropped",
+        "row order",
+    ],
+)
 def test_any_change_of_the_data_changes_the_fingerprint(change):
     assert fingerprint(change(LINES)) != fingerprint(LINES)
 

@@ -11,6 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_ruff_finds_nothing():
     ruff = Path(sys.executable).parent / "ruff"
-    result = subprocess.run([str(ruff), "check", "src", "tests", "bench", "scripts"], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(ruff), "check", "src", "tests", "bench", "scripts"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

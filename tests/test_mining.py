@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from panier.baskets import baskets_from_lines, baskets_from_lists
-from panier.config import GeneratorParams, PlantedRule, ValidateParams
-from panier.generate import generate_line_items
-from panier.mining import association_rules, frequent_itemsets, min_count
-from panier.validation import validate_line_items
+from panier.core.baskets import baskets_from_lines, baskets_from_lists, min_count
+from panier.core.config import GeneratorParams, PlantedRule, ValidateParams
+from panier.stages.ingest.generate import generate_line_items
+from panier.stages.train.mining import association_rules, frequent_itemsets
+from panier.stages.validate.validation import validate_line_items
 
 
 def brute_force_counts(transactions, threshold, max_len):
@@ -25,12 +25,15 @@ def brute_force_counts(transactions, threshold, max_len):
     return {k: v for k, v in counts.items() if v >= threshold}
 
 
-@pytest.mark.parametrize(("support", "n", "expected"), [
-    (0.07, 100, 7),        # 0.07 * 100 is 7.000000000000001 in floats
-    (0.01, 100_000, 1000),
-    (0.001, 9835, 10),
-    (0.0001, 10, 1),       # never below one basket
-])
+@pytest.mark.parametrize(
+    ("support", "n", "expected"),
+    [
+        (0.07, 100, 7),  # 0.07 * 100 is 7.000000000000001 in floats
+        (0.01, 100_000, 1000),
+        (0.001, 9835, 10),
+        (0.0001, 10, 1),  # never below one basket
+    ],
+)
 def test_min_count_is_the_exact_ceiling(support, n, expected):
     assert min_count(support, n) == expected
 
@@ -38,8 +41,10 @@ def test_min_count_is_the_exact_ceiling(support, n, expected):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_itemsets_match_brute_force_enumeration(seed):
     rng = np.random.default_rng(seed)
-    transactions = [list(rng.choice(list("abcdefgh"), size=rng.integers(1, 6), replace=False))
-                    for _ in range(300)]
+    transactions = [
+        list(rng.choice(list("abcdefgh"), size=rng.integers(1, 6), replace=False))
+        for _ in range(300)
+    ]
     baskets = baskets_from_lists(transactions)
     found = frequent_itemsets(baskets, 0.05, max_len=3)
     expected = brute_force_counts(transactions, min_count(0.05, 300), 3)
@@ -105,20 +110,25 @@ def test_no_frequent_item_gives_empty_frames_with_the_right_columns():
 
 def test_planted_rules_are_found_with_their_confidence():
     planted = [
-        PlantedRule(antecedent=["10040"], consequent="10055", confidence=0.8,
-                    antecedent_share=0.05),
-        PlantedRule(antecedent=["10070", "10085"], consequent="10100", confidence=0.7,
-                    antecedent_share=0.04),
+        PlantedRule(
+            antecedent=["10040"], consequent="10055", confidence=0.8, antecedent_share=0.05
+        ),
+        PlantedRule(
+            antecedent=["10070", "10085"], consequent="10100", confidence=0.7, antecedent_share=0.04
+        ),
     ]
     lines = generate_line_items(GeneratorParams(n_invoices=8000, planted_rules=planted))
     clean = validate_line_items(lines, ValidateParams()).clean
     baskets = baskets_from_lines(clean)
     rules = association_rules(frequent_itemsets(baskets, 0.005, 3), baskets.n_baskets, 0.3)
-    by_key = {(tuple(a), c): conf for a, c, conf in
-              zip(rules["antecedent"], rules["consequent"], rules["confidence"])}
+    by_key = {
+        (tuple(a), c): conf
+        for a, c, conf in zip(rules["antecedent"], rules["consequent"], rules["confidence"])
+    }
     for rule in planted:
         assert by_key[(tuple(rule.antecedent), rule.consequent)] == pytest.approx(
-            rule.confidence, abs=0.05)
+            rule.confidence, abs=0.05
+        )
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +170,7 @@ def test_groceries_463_rules_of_two_or_more_items_at_count_60(groceries):
 
 
 def test_baskets_ignore_an_item_listed_twice_on_one_invoice():
-    lines = pd.DataFrame({"invoice_id": ["1", "1", "1", "2"],
-                          "item_code": ["a", "a", "b", "a"]})
+    lines = pd.DataFrame({"invoice_id": ["1", "1", "1", "2"], "item_code": ["a", "a", "b", "a"]})
     baskets = baskets_from_lines(lines)
     assert baskets.as_lists() == [["a", "b"], ["a"]]
     assert baskets.item_counts().tolist() == [2, 1]

@@ -11,11 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from panier import schema as S
-from panier.baskets import baskets_from_lines, baskets_from_lists, leave_out_big_baskets
-from panier.config import parse_params
-from panier.errors import ConfigError
-from panier.mining import MiningTooLarge, frequent_itemsets, itemset_bound, min_count
+from panier.core import schema as S
+from panier.core.baskets import (
+    baskets_from_lines,
+    baskets_from_lists,
+    leave_out_big_baskets,
+    min_count,
+)
+from panier.core.config import parse_params
+from panier.core.errors import ConfigError
+from panier.stages.train.mining import MiningTooLarge, frequent_itemsets, itemset_bound
 
 
 def exploding_baskets() -> list[list[str]]:
@@ -50,14 +55,16 @@ def test_the_same_data_mines_when_the_settings_are_sane():
 
 def test_a_count_over_the_limit_found_while_mining_is_refused_too():
     # The cheap bound cannot rule it out: the itemsets (75) are counted without being kept.
-    baskets = baskets_from_lists([["a", "b", "c"], ["d", "e", "f"], ["g", "h", "i"]] * 5
-                                 + [["a", "d", "g"], ["b", "e", "h"]] * 5)
+    baskets = baskets_from_lists(
+        [["a", "b", "c"], ["d", "e", "f"], ["g", "h", "i"]] * 5
+        + [["a", "d", "g"], ["b", "e", "h"]] * 5
+    )
     with pytest.raises(MiningTooLarge, match=r"train.max_itemsets \(20\)"):
         frequent_itemsets(baskets, 0.01, 3, max_itemsets=20)
 
 
 def test_without_pyfim_the_count_streams_from_mlxtend_and_stops_past_the_limit(monkeypatch):
-    from panier import engines
+    from panier.stages.train import engines
 
     monkeypatch.setattr(engines, "installed", lambda name: name == "mlxtend")
     baskets = baskets_from_lists(exploding_baskets())
@@ -70,8 +77,9 @@ def test_without_pyfim_the_count_streams_from_mlxtend_and_stops_past_the_limit(m
 @pytest.mark.parametrize("seed", range(5))
 def test_the_estimate_is_an_upper_bound_and_the_longest_itemset_is_not_longer(seed):
     rng = np.random.default_rng(seed)
-    transactions = [[f"i{j}" for j in rng.choice(12, rng.integers(1, 9), replace=False)]
-                    for _ in range(60)]
+    transactions = [
+        [f"i{j}" for j in rng.choice(12, rng.integers(1, 9), replace=False)] for _ in range(60)
+    ]
     baskets = baskets_from_lists(transactions)
     for support, max_len in itertools.product([0.05, 0.1, 0.3], [2, 3, None]):
         found = frequent_itemsets(baskets, support, max_len)
@@ -79,8 +87,9 @@ def test_the_estimate_is_an_upper_bound_and_the_longest_itemset_is_not_longer(se
         frequent = np.flatnonzero(baskets.item_counts() >= threshold)
         matrix = baskets.matrix[:, frequent]
         sizes = np.diff(matrix.indptr)
-        longest, bound = itemset_bound(sizes[sizes > 0], len(frequent), threshold, max_len,
-                                       cap=10**9)
+        longest, bound = itemset_bound(
+            sizes[sizes > 0], len(frequent), threshold, max_len, cap=10**9
+        )
         assert len(found) <= bound
         assert found["size"].max() <= longest if len(found) else True
 
@@ -89,8 +98,9 @@ def test_max_len_null_means_no_length_limit():
     params = parse_params({"train": {"max_len": None}})
     assert params.train.max_len is None
     baskets = baskets_from_lists([list("abcdef")] * 5 + [list("ab")] * 5)
-    found = frequent_itemsets(baskets, 0.5, params.train.max_len,
-                              max_itemsets=params.train.max_itemsets)
+    found = frequent_itemsets(
+        baskets, 0.5, params.train.max_len, max_itemsets=params.train.max_itemsets
+    )
     assert found["size"].max() == 6 and len(found) == 63
 
 
@@ -100,42 +110,49 @@ def test_big_baskets_are_left_out_of_mining_and_counted():
     lines = pd.DataFrame(rows, columns=[S.INVOICE, S.ITEM])
     kept, big = leave_out_big_baskets(lines, max_items=4)
     assert set(kept[S.INVOICE]) == {"1", "2"}
-    assert big.report() == {"max_basket_items": 4, "baskets_left_out_of_mining": 1,
-                            "rows_left_out_of_mining": 5}
+    assert big.report() == {
+        "max_basket_items": 4,
+        "baskets_left_out_of_mining": 1,
+        "rows_left_out_of_mining": 5,
+    }
     assert baskets_from_lines(kept).n_baskets == 2
     everything, none = leave_out_big_baskets(lines, max_items=None)
     assert len(everything) == len(lines) and none.baskets == none.rows == 0
 
 
-@pytest.mark.parametrize("generator, key", [
-    ({"n_invoices": 1e13}, "ingest.generator.n_invoices"),
-    ({"n_invoices": 10**13}, "ingest.generator.n_invoices"),
-    ({"n_items": 10**12}, "ingest.generator.n_items"),
-    ({"n_invoices": 4_000_000, "mean_basket_size": 50.0}, "mean_basket_size"),
-])
+@pytest.mark.parametrize(
+    "generator, key",
+    [
+        ({"n_invoices": 1e13}, "ingest.generator.n_invoices"),
+        ({"n_invoices": 10**13}, "ingest.generator.n_invoices"),
+        ({"n_items": 10**12}, "ingest.generator.n_items"),
+        ({"n_invoices": 4_000_000, "mean_basket_size": 50.0}, "mean_basket_size"),
+    ],
+)
 def test_generator_sizes_are_bounded_by_the_schema(generator, key):
     with pytest.raises(ConfigError, match=key):
         parse_params({"ingest": {"generator": generator}})
 
 
-def test_an_absurd_support_fails_the_train_stage_with_one_message(tmp_path, monkeypatch,
-                                                                   capsys):
+def test_an_absurd_support_fails_the_train_stage_with_one_message(tmp_path, monkeypatch, capsys):
     """The whole train stage on generated data at train.min_support 1e-9 (one basket):
     exit 1, one message, no traceback, no model written."""
     import yaml
 
-    from panier import io, paths
-    from panier.config import GeneratorParams
-    from panier.generate import generate_line_items
-    from panier.stages import train
-    from panier.stages._runner import run_stage
+    from panier.core import io, paths
+    from panier.core.config import GeneratorParams
+    from panier.core.runner import run_stage
+    from panier.stages.ingest.generate import generate_line_items
+    from panier.stages.train import stage as train
 
     monkeypatch.chdir(tmp_path)
-    lines = generate_line_items(GeneratorParams(n_invoices=3000, mean_basket_size=12.0,
-                                                dirty_share=0.0))
+    lines = generate_line_items(
+        GeneratorParams(n_invoices=3000, mean_basket_size=12.0, dirty_share=0.0)
+    )
     io.write_parquet(lines.dropna(subset=[S.ITEM]).astype(S.DTYPES), paths.CLEAN_LINES)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(
-        {"train": {"min_support": 1e-9, "max_len": None}}))
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump({"train": {"min_support": 1e-9, "max_len": None}})
+    )
     capsys.readouterr()  # only what the stage prints
     with pytest.raises(SystemExit) as exited:
         run_stage("train", train.main, argv=[])

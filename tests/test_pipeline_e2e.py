@@ -18,20 +18,34 @@ from conftest import make_pipeline_repo, run
 
 pytestmark = pytest.mark.slow
 
-# check-params first: what DVC would print or hang on is refused before ingest (panier.check).
+# check-params first: what DVC would print or hang on is refused before ingest (panier check).
 CHAIN = ["check-params", "ingest", "validate", "train", "evaluate", "drift-check"]
 # Beside the chain: affinity after train; gate compares the trained model with the champion.
 STAGES = [*CHAIN, "affinity", "gate"]
 #: Beside the chain: the PMML export reads only the model files (docs/reference/pmml.md).
 EXPORT = "export-pmml"
 OUTPUTS = [
-    "data/raw/line_items.parquet", "data/validated/clean.parquet",
-    "data/validated/rejected.parquet", "models/rules.parquet", "models/items.parquet",
-    "models/model_card.json", "metrics/validation.json", "metrics/train.json",
-    "metrics/evaluate.json", "metrics/drift.json", "metrics/drift.html",
-    "metrics/plots/metrics_by_k.csv", "metrics/plots/rules.csv", "affinity/groups.parquet",
-    "affinity/groups.json", "affinity/explorer.html", "metrics/affinity.md",
-    "metrics/affinity.json", "models/rules.pmml", "metrics/gate.json", "metrics/gate.md",
+    "data/raw/line_items.parquet",
+    "data/validated/clean.parquet",
+    "data/validated/rejected.parquet",
+    "models/rules.parquet",
+    "models/items.parquet",
+    "models/model_card.json",
+    "metrics/validation.json",
+    "metrics/train.json",
+    "metrics/evaluate.json",
+    "metrics/drift.json",
+    "metrics/drift.html",
+    "metrics/plots/metrics_by_k.csv",
+    "metrics/plots/rules.csv",
+    "affinity/groups.parquet",
+    "affinity/groups.json",
+    "affinity/explorer.html",
+    "metrics/affinity.md",
+    "metrics/affinity.json",
+    "models/rules.pmml",
+    "metrics/gate.json",
+    "metrics/gate.md",
 ]
 
 
@@ -63,8 +77,11 @@ def test_dag_runs_the_chain_in_order_and_the_rest_after_train(built: Path):
     dag = run(["dvc", "dag", "--md"], built).stdout
     # Mermaid output: "node3[ingest]" lines, then "node3-->node5" edges.
     names = dict(re.findall(r'(node\d+)\["?([\w-]+)"?\]', dag))
-    edges = {re.sub(r"node\d+", lambda m: names[m.group()], line.strip())
-             for line in dag.splitlines() if "-->" in line}
+    edges = {
+        re.sub(r"node\d+", lambda m: names[m.group()], line.strip())
+        for line in dag.splitlines()
+        if "-->" in line
+    }
     assert {f"{a}-->{b}" for a, b in itertools.pairwise(CHAIN)} <= edges
     assert "train-->affinity" in edges
     assert f"train-->{EXPORT}" in edges
@@ -111,7 +128,10 @@ def test_a_param_change_reruns_exactly_its_stages_and_their_successors(built: Pa
         params["evaluate"]["seed"] = 8
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
         assert ran_stages(run(["dvc", "repro"], built).stdout) == [
-            "evaluate", "drift-check", "gate"]
+            "evaluate",
+            "drift-check",
+            "gate",
+        ]
 
         params["affinity"]["resolution"] = 1.5
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
@@ -120,7 +140,12 @@ def test_a_param_change_reruns_exactly_its_stages_and_their_successors(built: Pa
         params["train"]["min_confidence"] = 0.35
         params_file.write_text(yaml.safe_dump(params, sort_keys=False))
         assert ran_stages(run(["dvc", "repro"], built).stdout) == [
-            "train", "evaluate", "drift-check", "affinity", "gate"]
+            "train",
+            "evaluate",
+            "drift-check",
+            "affinity",
+            "gate",
+        ]
     finally:
         params_file.write_text(original)
         run(["dvc", "repro"], built)

@@ -51,8 +51,11 @@ def test_every_plot_has_a_title_and_labelled_axes(plots_json):
 
 
 def test_reference_and_current_are_drawn_side_by_side_not_stacked(plots_json):
-    compared = [name for name, spec in _named_plots().items()
-                if spec.get("template") in {"grouped_bars", "histogram"}]
+    compared = [
+        name
+        for name, spec in _named_plots().items()
+        if spec.get("template") in {"grouped_bars", "histogram"}
+    ]
     assert len(compared) >= 6
     for name in compared:
         content = plots_json[name][0]["content"]
@@ -67,8 +70,12 @@ def test_the_offline_page_is_built_from_the_pinned_vega_packages():
         if os.environ.get("PANIER_REQUIRE_TOOLS"):
             pytest.fail("run npm ci --prefix tests/tools")
         pytest.skip("npm packages not installed: npm ci --prefix tests/tools")
-    result = subprocess.run([sys.executable, "scripts/build_plots_page.py", "--check"],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "scripts/build_plots_page.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     page = (ROOT / ".dvc/plots/offline.html").read_text()
     assert "cdn" not in page.lower() and "{plot_divs}" in page and "{scripts}" not in page
@@ -82,7 +89,9 @@ def test_the_plots_page_draws_every_chart_offline(tmp_path, browser_page):
     page = browser_page.open(out / "index.html")
     page.wait_for_function(
         f"document.querySelectorAll('.vega-embed svg, .vega-embed canvas').length"
-        f" >= {len(_named_plots())}", timeout=20_000)
+        f" >= {len(_named_plots())}",
+        timeout=20_000,
+    )
     assert page.locator(".vega-embed").count() == len(_named_plots())
     assert browser_page.errors == []
 

@@ -1,7 +1,7 @@
 """The PMML export (docs/reference/pmml.md): a valid PMML 4.4 document by the standard's XML
 schema, holding every rule exactly, byte-identical for equal inputs, and scored by an engine
 the project did not write (JPMML-Evaluator on the JVM) to the same recommendations as
-``panier.recommend`` and the service, up to the one documented difference: PMML ranks rules,
+``panier.core.recommend`` and the service, up to the one documented difference: PMML ranks rules,
 panier ranks items.
 
 The schema and the engine come from the ``jpmml-evaluator`` package of the dev extra (its
@@ -25,11 +25,11 @@ import pandas as pd
 import pytest
 from lxml import etree
 
-from panier import pmml
-from panier.baskets import baskets_from_lines, split_windows
-from panier.config import load_params
-from panier.errors import DataError
-from panier.recommend import RuleRecommender
+from panier.core.baskets import baskets_from_lines, split_windows
+from panier.core.config import load_params
+from panier.core.errors import DataError
+from panier.core.recommend import RuleRecommender
+from panier.stages.export_pmml import pmml
 from panier_service.artifact import load_model
 from service_support import ROOT, train_lines, write_model
 
@@ -58,8 +58,11 @@ def validate(document: bytes) -> list[str]:
 
 
 def read_model(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    return (pd.read_parquet(folder / "rules.parquet"), pd.read_parquet(folder / "items.parquet"),
-            json.loads((folder / "model_card.json").read_text()))
+    return (
+        pd.read_parquet(folder / "rules.parquet"),
+        pd.read_parquet(folder / "items.parquet"),
+        json.loads((folder / "model_card.json").read_text()),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +75,13 @@ def windows():
 def model_dir(tmp_path_factory, windows) -> Path:
     # Low support and max_len 4: hundreds of rules, antecedents of 1 to 3 items, many rules
     # per consequent and ties on confidence.
-    return write_model(tmp_path_factory.mktemp("model"), windows.train, min_support=0.004,
-                       min_confidence=0.1, max_len=4)
+    return write_model(
+        tmp_path_factory.mktemp("model"),
+        windows.train,
+        min_support=0.004,
+        min_confidence=0.1,
+        max_len=4,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +98,23 @@ def test_the_export_is_valid_pmml_4_4(model_dir, document):
 #: Everything the export may use: elements of the DMG's PMML 4.4 schema. JPMML-Model's copy of
 #: the schema adds vendor attributes named ``x-...`` (and elements of other model types);
 #: keeping to this list keeps the file valid by the DMG's schema itself.
-ELEMENTS = {"PMML", "Header", "Extension", "Application", "DataDictionary", "DataField",
-            "AssociationModel", "MiningSchema", "MiningField", "Output", "OutputField", "Item",
-            "Itemset", "ItemRef", "AssociationRule"}
+ELEMENTS = {
+    "PMML",
+    "Header",
+    "Extension",
+    "Application",
+    "DataDictionary",
+    "DataField",
+    "AssociationModel",
+    "MiningSchema",
+    "MiningField",
+    "Output",
+    "OutputField",
+    "Item",
+    "Itemset",
+    "ItemRef",
+    "AssociationRule",
+}
 
 
 def test_the_export_uses_no_vendor_extension_of_the_schema(document):
@@ -115,7 +137,7 @@ def test_a_model_without_rules_is_still_a_valid_file(model_dir):
 def test_the_schema_check_catches_a_broken_document(document):
     tree = etree.fromstring(document)
     rule = tree.find(".//p:AssociationRule", NS)
-    del rule.attrib["confidence"]                       # a required attribute
+    del rule.attrib["confidence"]  # a required attribute
     tree.find(".//p:AssociationModel", NS).set("functionName", "basketing")  # not an enum value
     errors = validate(etree.tostring(tree))
     assert any("confidence" in e for e in errors), errors
@@ -127,20 +149,33 @@ def test_every_rule_reads_back_exactly(model_dir, document):
     tree = etree.fromstring(document)
     model = tree.find("p:AssociationModel", NS)
     code_of = {i.get("id"): i.get("value") for i in model.findall("p:Item", NS)}
-    itemsets = {s.get("id"): (tuple(code_of[r.get("itemRef")] for r in s.findall("p:ItemRef", NS)),
-                              float(s.get("support")))
-                for s in model.findall("p:Itemset", NS)}
+    itemsets = {
+        s.get("id"): (
+            tuple(code_of[r.get("itemRef")] for r in s.findall("p:ItemRef", NS)),
+            float(s.get("support")),
+        )
+        for s in model.findall("p:Itemset", NS)
+    }
     read = {}
     for rule in model.findall("p:AssociationRule", NS):
         antecedent, a_support = itemsets[rule.get("antecedent")]
         (consequent,), c_support = itemsets[rule.get("consequent")]
-        read[antecedent, consequent] = tuple(float(rule.get(m)) for m in
-                                             ("support", "confidence", "lift", "leverage"))
+        read[antecedent, consequent] = tuple(
+            float(rule.get(m)) for m in ("support", "confidence", "lift", "leverage")
+        )
         read[antecedent, consequent] += (a_support, c_support)
     n = card["counts"]["baskets"]
-    expected = {(tuple(r.antecedent), r.consequent): (
-        r.support, r.confidence, r.lift, r.leverage, r.antecedent_count / n,
-        r.consequent_count / n) for r in rules.itertuples()}
+    expected = {
+        (tuple(r.antecedent), r.consequent): (
+            r.support,
+            r.confidence,
+            r.lift,
+            r.leverage,
+            r.antecedent_count / n,
+            r.consequent_count / n,
+        )
+        for r in rules.itertuples()
+    }
     assert read == expected  # exact float equality: numbers are written to round-trip
     assert list(code_of.values()) == items["item_code"].tolist()  # popularity order kept
     assert model.get("numberOfRules") == str(len(rules))
@@ -186,7 +221,7 @@ def test_rules_that_name_an_unknown_item_get_one_message(model_dir):
 
 
 def test_the_stage_writes_the_export(model_dir, document, tmp_path, monkeypatch):
-    from panier.stages import export_pmml
+    from panier.stages.export_pmml import stage as export_pmml
 
     shutil.copytree(model_dir, tmp_path / "models")
     monkeypatch.chdir(tmp_path)
@@ -211,8 +246,13 @@ ENGINE = Path(__file__).with_name("pmml_engine.py")
 def engine_ranked(path: Path, baskets: list[list[str]]) -> list[list[str]]:
     """JPMML-Evaluator's ranked consequents for each basket (tests/pmml_engine.py, in a child
     process: the JVM never enters the test process)."""
-    result = subprocess.run([sys.executable, str(ENGINE), str(path)], input=json.dumps(baskets),
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(ENGINE), str(path)],
+        input=json.dumps(baskets),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
@@ -242,7 +282,7 @@ def engine_answers(document, holdout_baskets, lonely_item, tmp_path_factory) -> 
     path.write_bytes(document)
     edge = [[lonely_item], ["not-an-item"], []]
     ranked = engine_ranked(path, holdout_baskets + edge)
-    return {"holdout": ranked[:len(holdout_baskets)], "edge": ranked[len(holdout_baskets):]}
+    return {"holdout": ranked[: len(holdout_baskets)], "edge": ranked[len(holdout_baskets) :]}
 
 
 def distinct(items: list[str]) -> list[str]:
@@ -250,7 +290,8 @@ def distinct(items: list[str]) -> list[str]:
 
 
 def test_an_independent_engine_recommends_what_panier_and_the_service_do(
-        model_dir, engine_answers, holdout_baskets):
+    model_dir, engine_answers, holdout_baskets
+):
     """PMML's ``exclusiveRecommendation`` ranks applicable rules by confidence; the same item
     comes back once per rule recommending it. Keeping each item's first appearance gives
     exactly panier's ranking (the documented difference, and how a consumer reads it)."""
@@ -261,8 +302,15 @@ def test_an_independent_engine_recommends_what_panier_and_the_service_do(
     for basket, ranked in zip(holdout_baskets, engine_answers["holdout"], strict=True):
         items = distinct(ranked)
         expected = panier.recommend(basket, len(items)) if items else []
-        served = [s.item_code for s in service.recommend(basket, len(items)).suggestions
-                  if s.rule is not None] if items else []
+        served = (
+            [
+                s.item_code
+                for s in service.recommend(basket, len(items)).suggestions
+                if s.rule is not None
+            ]
+            if items
+            else []
+        )
         assert items == expected == served, basket
         if len(ranked) < pmml.RANKED_OUTPUTS:  # the engine listed every applicable rule
             assert items == panier.recommend(basket, len(rules)), basket

@@ -16,16 +16,24 @@ import pytest
 import yaml
 
 from conftest import ROOT, tool_env
-from panier.config import IngestParams, parse_params
-from panier.errors import DataError
-from panier.sources import read_source
+from panier.core.config import IngestParams, parse_params
+from panier.core.errors import DataError
+from panier.stages.ingest.sources import read_source
 from retail_export import retail_export_frame
 from servers import PostgresServer, free_port
 
 PASSWORD = "s3cret-shop-password"
 ENV = {"SHOP_DB_USER": "shop", "SHOP_DB_PASSWORD": PASSWORD}
-ORDER = ["InvoiceNo", "StockCode", "InvoiceDate", "Quantity", "UnitPrice", "CustomerID",
-         "Description", "Country"]
+ORDER = [
+    "InvoiceNo",
+    "StockCode",
+    "InvoiceDate",
+    "Quantity",
+    "UnitPrice",
+    "CustomerID",
+    "Description",
+    "Country",
+]
 
 
 def export() -> pd.DataFrame:
@@ -57,8 +65,10 @@ def shop_env(monkeypatch) -> dict[str, str]:
 
 
 def url(server: PostgresServer, port: int | None = None) -> str:
-    return (f"postgresql+psycopg://${{SHOP_DB_USER}}:${{SHOP_DB_PASSWORD}}@127.0.0.1:"
-            f"{port or server.port}/shop")
+    return (
+        f"postgresql+psycopg://${{SHOP_DB_USER}}:${{SHOP_DB_PASSWORD}}@127.0.0.1:"
+        f"{port or server.port}/shop"
+    )
 
 
 def ingest(**settings) -> IngestParams:
@@ -72,17 +82,26 @@ def run_ingest(workdir: Path, ingest_settings: dict) -> subprocess.CompletedProc
     params["ingest"].update({"source": "sql", **ingest_settings})
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    return subprocess.run([sys.executable, "-m", "panier.stages.ingest"], cwd=workdir,
-                          env=tool_env() | ENV, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "panier.stages.ingest.stage"],
+        cwd=workdir,
+        env=tool_env() | ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 OUTPUTS = ("data/raw/line_items.parquet", "data/raw/source.json")
 
 
 def test_the_ingest_stage_reads_a_postgresql_table_in_order_and_reruns_to_the_same_bytes(
-        shop, tmp_path):
-    settings = {"sql": {"url": url(shop), "table": "lines", "order_by": ORDER},
-                "mapping": {"preset": "retail_export"}}
+    shop, tmp_path
+):
+    settings = {
+        "sql": {"url": url(shop), "table": "lines", "order_by": ORDER},
+        "mapping": {"preset": "retail_export"},
+    }
     outputs = []
     for attempt in ("first", "second"):
         result = run_ingest(tmp_path / attempt, settings)
@@ -101,33 +120,44 @@ def test_the_ingest_stage_reads_a_postgresql_table_in_order_and_reruns_to_the_sa
     assert lines["item_code"].tolist() == expected["StockCode"].tolist()
 
 
-def test_postgresql_and_sqlite_give_the_same_rows_for_the_same_table(shop, shop_env,
-                                                                     tmp_path):
+def test_postgresql_and_sqlite_give_the_same_rows_for_the_same_table(shop, shop_env, tmp_path):
     db = tmp_path / "shop.db"
     with sqlite3.connect(db) as connection:
         export().to_sql("lines", connection, index=False)
-    on_postgres = read_source(ingest(sql={"url": url(shop), "table": "lines",
-                                          "order_by": ORDER})).frame
-    on_sqlite = read_source(ingest(path=str(db), sql={"table": "lines",
-                                                      "order_by": ORDER})).frame
+    on_postgres = read_source(
+        ingest(sql={"url": url(shop), "table": "lines", "order_by": ORDER})
+    ).frame
+    on_sqlite = read_source(ingest(path=str(db), sql={"table": "lines", "order_by": ORDER})).frame
     assert on_postgres["Quantity"].dtype == on_sqlite["Quantity"].dtype == "int64"
     # The same rows and values. Not quite the same order: PostgreSQL sorts NULLs last,
     # SQLite first (the export has one row without a StockCode); so each row's position in
     # its result (source_row) differs where that row moved.
-    on_postgres, on_sqlite = (frame.drop(columns="source_row")
-                              for frame in (on_postgres, on_sqlite))
+    on_postgres, on_sqlite = (
+        frame.drop(columns="source_row") for frame in (on_postgres, on_sqlite)
+    )
     for frame, nulls in ((on_postgres, "last"), (on_sqlite, "first")):
-        pd.testing.assert_frame_equal(frame, frame.sort_values(
-            ORDER, na_position=nulls, ignore_index=True, kind="stable"))
-    pd.testing.assert_frame_equal(on_postgres.sort_values(ORDER, ignore_index=True),
-                                  on_sqlite.sort_values(ORDER, ignore_index=True))
+        pd.testing.assert_frame_equal(
+            frame, frame.sort_values(ORDER, na_position=nulls, ignore_index=True, kind="stable")
+        )
+    pd.testing.assert_frame_equal(
+        on_postgres.sort_values(ORDER, ignore_index=True),
+        on_sqlite.sort_values(ORDER, ignore_index=True),
+    )
 
 
 def test_a_query_with_credentials_from_the_environment(shop, shop_env):
-    data = read_source(ingest(sql={"url": url(shop), "query": (
-        'SELECT "InvoiceNo", "StockCode", "Quantity" FROM lines '
-        "WHERE \"Quantity\" > 0 AND \"StockCode\" <> 'POST' "
-        'ORDER BY "InvoiceNo", "StockCode", "Quantity"')}))
+    data = read_source(
+        ingest(
+            sql={
+                "url": url(shop),
+                "query": (
+                    'SELECT "InvoiceNo", "StockCode", "Quantity" FROM lines '
+                    'WHERE "Quantity" > 0 AND "StockCode" <> \'POST\' '
+                    'ORDER BY "InvoiceNo", "StockCode", "Quantity"'
+                ),
+            }
+        )
+    )
     frame = data.frame
     assert list(frame.columns) == ["InvoiceNo", "StockCode", "Quantity", "source_row"]
     assert (frame["Quantity"] > 0).all() and "POST" not in set(frame["StockCode"])
@@ -142,8 +172,11 @@ def test_the_fingerprint_follows_the_rows_not_the_connection(shop, shop_env):
     params = ingest(sql={"url": url(shop), "table": "lines_copy", "order_by": ORDER})
     first = read_source(params).info["sha256"]
     assert read_source(params).info["sha256"] == first  # a new connection, the same rows
-    shop.execute("UPDATE lines_copy SET \"Quantity\" = \"Quantity\" + 1 "
-                 "WHERE ctid = (SELECT min(ctid) FROM lines_copy)", "shop")
+    shop.execute(
+        'UPDATE lines_copy SET "Quantity" = "Quantity" + 1 '
+        "WHERE ctid = (SELECT min(ctid) FROM lines_copy)",
+        "shop",
+    )
     assert read_source(params).info["sha256"] != first
 
 
@@ -160,8 +193,9 @@ def failure(params: IngestParams) -> tuple[str, float]:
     return message, time.monotonic() - started
 
 
-def test_a_wrong_password_names_the_url_without_it_and_says_what_to_check(shop, shop_env,
-                                                                         monkeypatch):
+def test_a_wrong_password_names_the_url_without_it_and_says_what_to_check(
+    shop, shop_env, monkeypatch
+):
     monkeypatch.setenv("SHOP_DB_PASSWORD", "wrong-password")
     message, _ = failure(ingest(sql={"url": url(shop), "table": "lines"}))
     assert message.startswith(f"postgresql+psycopg://shop:***@127.0.0.1:{shop.port}/shop:")
@@ -189,8 +223,13 @@ def test_a_server_that_is_down_fails_at_once_and_says_where_it_looked(shop, shop
 
 
 def test_a_query_past_the_statement_timeout_is_cancelled_by_the_server(shop, shop_env):
-    params = ingest(sql={"url": url(shop), "query": "SELECT pg_sleep(30) AS slept",
-                         "statement_timeout_seconds": 0.5})
+    params = ingest(
+        sql={
+            "url": url(shop),
+            "query": "SELECT pg_sleep(30) AS slept",
+            "statement_timeout_seconds": 0.5,
+        }
+    )
     message, seconds = failure(params)
     assert "canceling statement due to statement timeout" in message
     assert "ingest.sql.statement_timeout_seconds (0.5 s)" in message
@@ -198,21 +237,35 @@ def test_a_query_past_the_statement_timeout_is_cancelled_by_the_server(shop, sho
 
 
 def test_the_ingest_stage_reports_a_server_failure_in_one_line(shop, tmp_path):
-    result = run_ingest(tmp_path, {"sql": {"url": url(shop).replace("${SHOP_DB_PASSWORD}",
-                                                                    "${NOT_THE_PASSWORD}"),
-                                           "table": "lines"}})
+    result = run_ingest(
+        tmp_path,
+        {
+            "sql": {
+                "url": url(shop).replace("${SHOP_DB_PASSWORD}", "${NOT_THE_PASSWORD}"),
+                "table": "lines",
+            }
+        },
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     failed = [line for line in result.stderr.splitlines() if "failed" in line]
-    assert failed == ["ingest failed: ingest.sql.url uses ${NOT_THE_PASSWORD} but the "
-                      "environment variable NOT_THE_PASSWORD is not set"]
-    env_password = run_ingest(tmp_path / "wrong", {"sql": {
-        "url": url(shop).replace("${SHOP_DB_PASSWORD}", "${SHOP_DB_USER}"), "table": "lines"}})
+    assert failed == [
+        "ingest failed: ingest.sql.url uses ${NOT_THE_PASSWORD} but the "
+        "environment variable NOT_THE_PASSWORD is not set"
+    ]
+    env_password = run_ingest(
+        tmp_path / "wrong",
+        {
+            "sql": {
+                "url": url(shop).replace("${SHOP_DB_PASSWORD}", "${SHOP_DB_USER}"),
+                "table": "lines",
+            }
+        },
+    )
     assert env_password.returncode == 1 and "Traceback" not in env_password.stderr
     failed = [line for line in env_password.stderr.splitlines() if "failed" in line]
     assert len(failed) == 1 and failed[0].startswith("ingest failed: postgresql+psycopg://")
     assert "password authentication failed" in failed[0]
-
 
 
 def test_a_bare_postgresql_url_reads_through_psycopg_too(shop, shop_env):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, make_pipeline_repo, run
-from panier.validation import REASONS
+from panier.stages.validate.validation import REASONS
 from retail_export import PLANTED, retail_export_csv, retail_export_frame
 
 pytestmark = pytest.mark.slow
@@ -36,10 +36,12 @@ def assert_accounted(validation: dict) -> None:
 
 def test_a_dirty_retail_export_runs_the_whole_pipeline_with_only_params_changed(tmp_path):
     params = {
-        "ingest": {"source": "file", "path": "data/source/export.csv",
-                   "mapping": {"preset": "retail_export"}},
-        "validate": {"max_rejected_share_by_reason": {"cancelled_invoice": 0.05,
-                                                      "return": 0.05}},
+        "ingest": {
+            "source": "file",
+            "path": "data/source/export.csv",
+            "mapping": {"preset": "retail_export"},
+        },
+        "validate": {"max_rejected_share_by_reason": {"cancelled_invoice": 0.05, "return": 0.05}},
         "train": {"min_support": 0.01},
     }
     repo = make_pipeline_repo(tmp_path, params)
@@ -76,8 +78,9 @@ def test_a_dirty_retail_export_runs_the_whole_pipeline_with_only_params_changed(
     assert "| `non_product` | item_code ('StockCode' in the source) | 13 |" in report
 
     # Code and pipeline are the repository's as shipped: only params.yaml was edited.
-    shipped = run(["git", "ls-files", "src", "dvc.yaml", "data/reference_schema.json"],
-                  repo).stdout.split()
+    shipped = run(
+        ["git", "ls-files", "src", "dvc.yaml", "data/reference_schema.json"], repo
+    ).stdout.split()
     assert "dvc.yaml" in shipped
     for rel in shipped:
         assert (repo / rel).read_bytes() == (ROOT / rel).read_bytes(), rel
@@ -86,10 +89,17 @@ def test_a_dirty_retail_export_runs_the_whole_pipeline_with_only_params_changed(
 
 
 def test_groceries_runs_the_whole_pipeline_by_params_alone(tmp_path, shared_data):
-    repo = make_pipeline_repo(tmp_path, {
-        "ingest": {"source": "file", "path": str(shared_data / "groceries.csv.gz"),
-                   "format": "basket_list"},
-        "train": {"min_support": 0.01}})
+    repo = make_pipeline_repo(
+        tmp_path,
+        {
+            "ingest": {
+                "source": "file",
+                "path": str(shared_data / "groceries.csv.gz"),
+                "format": "basket_list",
+            },
+            "train": {"min_support": 0.01},
+        },
+    )
     repro(repo)
     validation = metrics(repo, "validation")
     assert_accounted(validation)
@@ -108,9 +118,13 @@ def test_groceries_runs_the_whole_pipeline_by_params_alone(tmp_path, shared_data
 
 
 def test_fimi_retail_runs_the_whole_pipeline_by_params_alone(tmp_path, shared_data):
-    repo = make_pipeline_repo(tmp_path, {
-        "ingest": {"source": "file", "path": str(shared_data / "retail.dat.gz")},
-        "train": {"min_support": 0.02}})
+    repo = make_pipeline_repo(
+        tmp_path,
+        {
+            "ingest": {"source": "file", "path": str(shared_data / "retail.dat.gz")},
+            "train": {"min_support": 0.02},
+        },
+    )
     repro(repo)
     validation = metrics(repo, "validation")
     assert_accounted(validation)

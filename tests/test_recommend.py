@@ -2,20 +2,22 @@
 
 import pandas as pd
 
-from panier.recommend import FallbackRecommender, PopularityRecommender, RuleRecommender
+from panier.core.recommend import FallbackRecommender, PopularityRecommender, RuleRecommender
 
 
 def rules_table(rows):
     return pd.DataFrame(rows, columns=["antecedent", "consequent", "confidence", "lift"])
 
 
-RULES = rules_table([
-    (["milk"], "sugar", 0.8, 2.0),
-    (["milk", "bread"], "butter", 0.9, 3.0),
-    (["bread"], "jam", 0.8, 4.0),
-    (["eggs"], "milk", 0.7, 1.5),
-    (["milk"], "butter", 0.5, 1.2),
-])
+RULES = rules_table(
+    [
+        (["milk"], "sugar", 0.8, 2.0),
+        (["milk", "bread"], "butter", 0.9, 3.0),
+        (["bread"], "jam", 0.8, 4.0),
+        (["eggs"], "milk", 0.7, 1.5),
+        (["milk"], "butter", 0.5, 1.2),
+    ]
+)
 
 
 def test_only_rules_whose_whole_antecedent_is_held_apply():

@@ -1,5 +1,5 @@
 """The model registry: the rules model is the DVC artifact ``basket-rules``; its versions
-and stages are GTO git tags; ``python -m panier.registry`` registers, promotes (one
+and stages are GTO git tags; ``panier registry`` registers, promotes (one
 annotated tag with author and message), shows, and fetches the files of the version in a
 stage from the S3 remote, for the serving application."""
 
@@ -23,7 +23,7 @@ AUTHOR = ("Ada Lead", "ada@panier.invalid")
 
 
 def registry(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", "panier.registry", *args], repo, check=check)
+    return run([sys.executable, "-m", "panier.ops.registry", *args], repo, check=check)
 
 
 def sha256(path: Path) -> str:
@@ -32,8 +32,15 @@ def sha256(path: Path) -> str:
 
 def tag_record(repo: Path, tag: str) -> dict[str, str]:
     fields = ["objecttype", "taggername", "taggeremail", "contents:subject", "*objectname"]
-    line = run(["git", "for-each-ref", f"refs/tags/{tag}",
-                "--format=" + "%00".join(f"%({f})" for f in fields)], repo).stdout.strip()
+    line = run(
+        [
+            "git",
+            "for-each-ref",
+            f"refs/tags/{tag}",
+            "--format=" + "%00".join(f"%({f})" for f in fields),
+        ],
+        repo,
+    ).stdout.strip()
     return dict(zip(["type", "name", "email", "message", "commit"], line.split("\0")))
 
 
@@ -69,9 +76,11 @@ def test_the_model_is_declared_as_a_dvc_artifact(registered: Path):
     assert artifact["type"] == "model"
     assert artifact["path"] == "models"
     assert artifact["desc"] and artifact["labels"]
-    outs = {out if isinstance(out, str) else next(iter(out))
-            for stage in yaml.safe_load((registered / "dvc.yaml").read_text())["stages"].values()
-            for out in stage.get("outs", [])}
+    outs = {
+        out if isinstance(out, str) else next(iter(out))
+        for stage in yaml.safe_load((registered / "dvc.yaml").read_text())["stages"].values()
+        for out in stage.get("outs", [])
+    }
     assert {f"models/{name}" for name in MODEL_FILES} <= outs
 
 
@@ -106,7 +115,8 @@ def test_show_lists_versions_and_the_version_in_each_stage(registered: Path):
 
 
 def test_fetch_gets_the_files_of_the_version_in_a_stage_into_a_folder(
-        registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env
+):
     # A serving host: a fresh clone with an empty DVC cache.
     host = tmp_path / "serving"
     run(["git", "clone", "-q", str(registered), str(host)], tmp_path)
@@ -121,13 +131,16 @@ def test_fetch_gets_the_files_of_the_version_in_a_stage_into_a_folder(
         manifest = json.loads((out / "artifact.json").read_text())
         assert manifest["name"] == "basket-rules"
         assert (manifest["version"], manifest["stage"]) == (version, stage)
-        assert manifest["commit"] == run(["git", "rev-parse", f"{tag}^{{commit}}"],
-                                         host).stdout.strip()
+        assert (
+            manifest["commit"]
+            == run(["git", "rev-parse", f"{tag}^{{commit}}"], host).stdout.strip()
+        )
         assert sorted(manifest["files"]) == sorted(MODEL_FILES)
 
 
 def test_promoting_moves_the_stage_and_a_fetch_follows(
-        registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env
+):
     repo = tmp_path / "release"
     run(["git", "clone", "-q", str(registered), str(repo)], tmp_path)
     use_remote(repo, versioned_repo.endpoint, versioned_repo.bucket)
@@ -140,27 +153,39 @@ def test_promoting_moves_the_stage_and_a_fetch_follows(
 
 
 def test_dvc_artifacts_get_fetches_the_same_model_folder(
-        registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env
+):
     """The artifact path is a folder made of three DVC outputs: DVC's own command fetches
     it too (plus the folder's .gitignore)."""
     out = tmp_path / "dvc-get"
-    run(["dvc", "artifacts", "get", ".", "basket-rules", "--stage", "prod", "-o", str(out)],
-        registered)
+    run(
+        ["dvc", "artifacts", "get", ".", "basket-rules", "--stage", "prod", "-o", str(out)],
+        registered,
+    )
     for name in MODEL_FILES:
         assert sha256(out / name) == versioned_repo.digests["v1"][f"models/{name}"]
 
 
 def test_registry_mistakes_give_one_line_with_the_fix(registered: Path, tmp_path: Path, s3_env):
-    assert_one_line_failure(registry(registered, "promote", "v1.0.0", "production", check=False),
-                            "unknown stage 'production'", "staging, prod")
-    assert_one_line_failure(registry(registered, "promote", "v9.9.9", "prod", check=False),
-                            "v9.9.9 is not registered")
-    assert_one_line_failure(registry(registered, "fetch", "--version", "v9.9.9", "--out",
-                                     str(tmp_path / "x"), check=False), "not registered")
+    assert_one_line_failure(
+        registry(registered, "promote", "v1.0.0", "production", check=False),
+        "unknown stage 'production'",
+        "staging, prod",
+    )
+    assert_one_line_failure(
+        registry(registered, "promote", "v9.9.9", "prod", check=False), "v9.9.9 is not registered"
+    )
+    assert_one_line_failure(
+        registry(
+            registered, "fetch", "--version", "v9.9.9", "--out", str(tmp_path / "x"), check=False
+        ),
+        "not registered",
+    )
 
 
 def test_a_commit_whose_model_is_not_in_the_remote_cannot_be_registered(
-        registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env
+):
     repo = tmp_path / "unpushed"
     run(["git", "clone", "-q", str(registered), str(repo)], tmp_path)
     use_remote(repo, versioned_repo.endpoint, versioned_repo.bucket)
@@ -174,13 +199,15 @@ def test_a_commit_whose_model_is_not_in_the_remote_cannot_be_registered(
     run(["git", "commit", "-q", "-am", "model trained but not pushed"], repo)
 
     result = registry(repo, "register", "v2.0.0", check=False)
-    assert_one_line_failure(result, "models/rules.parquet", "not in remote 'storage'",
-                            "python -m panier.remote push")
+    assert_one_line_failure(
+        result, "models/rules.parquet", "not in remote 'storage'", "panier remote push"
+    )
     assert "basket-rules@v2.0.0" not in run(["git", "tag"], repo).stdout
 
 
 def test_rollback_puts_the_previous_prod_version_back_with_its_reason_in_the_tag(
-        registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    registered: Path, versioned_repo: VersionedRepo, tmp_path: Path, s3_env
+):
     repo = tmp_path / "rollback"
     run(["git", "clone", "-q", str(registered), str(repo)], tmp_path)
     use_remote(repo, versioned_repo.endpoint, versioned_repo.bucket)
@@ -188,20 +215,23 @@ def test_rollback_puts_the_previous_prod_version_back_with_its_reason_in_the_tag
 
     result = registry(repo, "rollback", "-m", "hit rate fell in the shop")
     assert "prod goes back from v1.1.0 to v1.0.0" in result.stdout
-    tags = [line.removeprefix("created tag ") for line in result.stdout.splitlines()
-            if line.startswith("created tag ")]
+    tags = [
+        line.removeprefix("created tag ")
+        for line in result.stdout.splitlines()
+        if line.startswith("created tag ")
+    ]
     assert [t.split("#")[1] for t in tags] == ["prod!", "prod"]  # unassign, assign again
     for tag in tags:
         record = tag_record(repo, tag)
         assert record["type"] == "tag"
         assert record["message"] == "rollback from v1.1.0 to v1.0.0: hit rate fell in the shop"
-    prod = next(line for line in registry(repo, "show").stdout.splitlines()
-                if line.startswith("prod "))
+    prod = next(
+        line for line in registry(repo, "show").stdout.splitlines() if line.startswith("prod ")
+    )
     assert "v1.0.0" in prod
     # DVC agrees: the rollback is GTO's own unassignment of v1.1.0 from prod.
     out = tmp_path / "dvc-get"
-    run(["dvc", "artifacts", "get", ".", "basket-rules", "--stage", "prod", "-o", str(out)],
-        repo)
+    run(["dvc", "artifacts", "get", ".", "basket-rules", "--stage", "prod", "-o", str(out)], repo)
     assert sha256(out / "rules.parquet") == versioned_repo.digests["v1"]["models/rules.parquet"]
     # Every step is in the history, newest first.
     history = [line for line in registry(repo, "history").stdout.splitlines() if " prod " in line]
@@ -215,7 +245,9 @@ def test_rollback_puts_the_previous_prod_version_back_with_its_reason_in_the_tag
     assert sha256(out / "rules.parquet") == versioned_repo.digests["v1"]["models/rules.parquet"]
 
     # v1.0.0 is the only version prod held that was not rolled back from: nothing further.
-    assert_one_line_failure(registry(repo, "rollback", "-m", "again", check=False),
-                            "nothing to roll back to")
-    assert_one_line_failure(registry(repo, "rollback", "--stage", "staging", check=False),
-                            "say why with -m")
+    assert_one_line_failure(
+        registry(repo, "rollback", "-m", "again", check=False), "nothing to roll back to"
+    )
+    assert_one_line_failure(
+        registry(repo, "rollback", "--stage", "staging", check=False), "say why with -m"
+    )

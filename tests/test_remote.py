@@ -41,9 +41,10 @@ def ran_stages(output: str) -> list[str]:
     return [s for s in STAGES if f"Running stage '{s}'" in output]
 
 
-def panier_remote(repo: Path, *args: str, env: dict[str, str] | None = None,
-                  check: bool = True) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", "panier.remote", *args], repo, check=check, env=env)
+def panier_remote(
+    repo: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "panier.ops.remote", *args], repo, check=check, env=env)
 
 
 def assert_one_line_failure(result: subprocess.CompletedProcess, *fragments: str) -> str:
@@ -69,8 +70,12 @@ def copy_bucket(s3, source: str, target: str) -> None:
 
 def locked_md5(repo: Path, path: str) -> str:
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
-    return next(out["md5"] for stage in lock["stages"].values()
-                for out in stage.get("outs", []) if out["path"] == path)
+    return next(
+        out["md5"]
+        for stage in lock["stages"].values()
+        for out in stage.get("outs", [])
+        if out["path"] == path
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -78,7 +83,8 @@ def locked_md5(repo: Path, path: str) -> str:
 
 
 def test_a_fresh_clone_pulls_byte_identical_outputs_and_is_up_to_date(
-        versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    versioned_repo: VersionedRepo, tmp_path: Path, s3_env
+):
     clone = versioned_repo.clone(tmp_path)
     assert not (clone / ".dvc" / "cache").exists()
     assert "models/rules.parquet" not in output_digests(clone)  # data is not in git
@@ -98,16 +104,20 @@ def test_check_reports_a_fully_pushed_workspace(versioned_repo: VersionedRepo, s
 
 
 def test_repro_pull_reuses_the_run_cache_instead_of_recomputing(
-        versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    versioned_repo: VersionedRepo, tmp_path: Path, s3_env
+):
     """A teammate on v1 makes the params change that produced v2. Its results are in the
     pushed run cache, so no stage runs: train, evaluate and drift-check are restored
-    (evaluate and drift-check only because panier.remote push also uploads their
+    (evaluate and drift-check only because panier.ops.remote push also uploads their
     cache: false metrics), ingest and validate are pulled."""
     clone = versioned_repo.clone(tmp_path, rev="v1")
     params_file = clone / "params.yaml"
-    params_file.write_text(yaml.safe_dump(
-        deep_update(yaml.safe_load(params_file.read_text()), VERSION_CHANGES["v2"]),
-        sort_keys=False))
+    params_file.write_text(
+        yaml.safe_dump(
+            deep_update(yaml.safe_load(params_file.read_text()), VERSION_CHANGES["v2"]),
+            sort_keys=False,
+        )
+    )
 
     result = run(["dvc", "repro", "--pull"], clone)
 
@@ -124,7 +134,8 @@ def test_repro_pull_reuses_the_run_cache_instead_of_recomputing(
 
 
 def test_checking_out_a_tag_restores_that_version_exactly(
-        versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    versioned_repo: VersionedRepo, tmp_path: Path, s3_env
+):
     """From the remote into an empty cache, then back again from the local cache alone."""
     clone = versioned_repo.clone(tmp_path)
     assert versioned_repo.digests["v1"] != versioned_repo.digests["v2"]
@@ -139,15 +150,19 @@ def test_checking_out_a_tag_restores_that_version_exactly(
 
 
 def test_params_and_metrics_diff_compare_two_tagged_versions(versioned_repo: VersionedRepo):
-    params = json.loads(run(["dvc", "params", "diff", "v1", "v2", "--json"],
-                            versioned_repo.path).stdout)
+    params = json.loads(
+        run(["dvc", "params", "diff", "v1", "v2", "--json"], versioned_repo.path).stdout
+    )
     changed = params["params.yaml"]
     assert list(changed) == ["train.min_confidence"]
     assert (changed["train.min_confidence"]["old"], changed["train.min_confidence"]["new"]) == (
-        0.3, 0.4)
+        0.3,
+        0.4,
+    )
 
-    metrics = json.loads(run(["dvc", "metrics", "diff", "v1", "v2", "--json"],
-                             versioned_repo.path).stdout)
+    metrics = json.loads(
+        run(["dvc", "metrics", "diff", "v1", "v2", "--json"], versioned_repo.path).stdout
+    )
     rules = metrics["metrics/train.json"]["rules"]
     assert rules["new"] < rules["old"]  # a higher confidence floor keeps fewer rules
     assert "metrics/evaluate.json" in metrics
@@ -179,13 +194,15 @@ class PersistentS3Server(S3Server):
                     os.environ[key] = value
         if self.recording.exists() and self.recording.stat().st_size:
             request = urllib.request.Request(
-                f"{self.endpoint}/moto-api/recorder/replay-recording", method="POST")
+                f"{self.endpoint}/moto-api/recorder/replay-recording", method="POST"
+            )
             with urllib.request.urlopen(request, timeout=120):
                 pass
 
 
 def test_a_push_cut_off_by_a_server_stop_completes_on_retry_and_pulls_intact(
-        pipeline_repo, tmp_path: Path, s3_env):
+    pipeline_repo, tmp_path: Path, s3_env
+):
     server = PersistentS3Server(tmp_path / "requests.jsonl")
     server.start()
     try:
@@ -204,9 +221,13 @@ def test_a_push_cut_off_by_a_server_stop_completes_on_retry_and_pulls_intact(
         use_remote(repo, server.endpoint, bucket)
 
         push = subprocess.Popen(
-            [sys.executable, "-m", "panier.remote", "push"], cwd=repo,
-            env=tool_env(repo) | {"AWS_MAX_ATTEMPTS": "2"}, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "panier.ops.remote", "push"],
+            cwd=repo,
+            env=tool_env(repo) | {"AWS_MAX_ATTEMPTS": "2"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 180
         while len(object_keys(s3, bucket)) < 10:
             if push.poll() is not None:
@@ -216,8 +237,9 @@ def test_a_push_cut_off_by_a_server_stop_completes_on_retry_and_pulls_intact(
         server.stop()
         _, stderr = push.communicate(timeout=600)
         cut_off = subprocess.CompletedProcess(push.args, push.returncode, "", stderr)
-        assert_one_line_failure(cut_off, "cannot connect to the endpoint",
-                                "run the same command again")
+        assert_one_line_failure(
+            cut_off, "cannot connect to the endpoint", "run the same command again"
+        )
 
         server.start()  # same port, same objects as when it stopped
         stored = len(object_keys(s3, bucket))
@@ -251,15 +273,29 @@ def checking_server() -> Iterator[tuple[str, dict[str, str]]]:
     try:
         import boto3
 
-        iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1",
-                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+        iam = boto3.client(
+            "iam",
+            endpoint_url=server.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bootstrap",
+            aws_secret_access_key="bootstrap",
+        )
         iam.create_user(UserName="ci")
-        iam.put_user_policy(UserName="ci", PolicyName="s3", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        iam.put_user_policy(
+            UserName="ci",
+            PolicyName="s3",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+                }
+            ),
+        )
         key = iam.create_access_key(UserName="ci")["AccessKey"]
-        good = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-                "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+        good = {
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        }
         anonymous = s3_client(server.endpoint)
         for _ in range(25):  # use up the unauthenticated requests
             try:
@@ -268,9 +304,11 @@ def checking_server() -> Iterator[tuple[str, dict[str, str]]]:
                 break
         else:
             pytest.fail("moto never started checking credentials")
-        s3_client(server.endpoint, aws_access_key_id=good["AWS_ACCESS_KEY_ID"],
-                  aws_secret_access_key=good["AWS_SECRET_ACCESS_KEY"]).create_bucket(
-                      Bucket="panier")
+        s3_client(
+            server.endpoint,
+            aws_access_key_id=good["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=good["AWS_SECRET_ACCESS_KEY"],
+        ).create_bucket(Bucket="panier")
         yield server.endpoint, good
     finally:
         server.stop()
@@ -290,39 +328,56 @@ def test_wrong_credentials_give_one_line_with_the_fix(checking_server, bare_clon
 
     unknown_key = base | {"AWS_ACCESS_KEY_ID": "AKIANOTAKEY", "AWS_SECRET_ACCESS_KEY": "x"}
     for command in ["push", "pull"]:
-        assert_one_line_failure(panier_remote(bare_clone, command, env=unknown_key, check=False),
-                                f"{command} failed", "wrong credentials", "AWS_ACCESS_KEY_ID")
+        assert_one_line_failure(
+            panier_remote(bare_clone, command, env=unknown_key, check=False),
+            f"{command} failed",
+            "wrong credentials",
+            "AWS_ACCESS_KEY_ID",
+        )
     wrong_secret = base | good | {"AWS_SECRET_ACCESS_KEY": "not-the-secret"}
-    assert_one_line_failure(panier_remote(bare_clone, "pull", env=wrong_secret, check=False),
-                            "secret access key does not match", "dvc remote modify --local")
+    assert_one_line_failure(
+        panier_remote(bare_clone, "pull", env=wrong_secret, check=False),
+        "secret access key does not match",
+        "dvc remote modify --local",
+    )
 
 
 def test_missing_credentials_give_one_line_with_the_fix(bare_clone: Path, tmp_path: Path):
     env = {k: v for k, v in tool_env(bare_clone).items() if not k.startswith("AWS_")}
     env["HOME"] = str(tmp_path)  # no ~/.aws either
-    assert_one_line_failure(panier_remote(bare_clone, "pull", env=env, check=False),
-                            "no S3 credentials found", "AWS_ACCESS_KEY_ID")
+    assert_one_line_failure(
+        panier_remote(bare_clone, "pull", env=env, check=False),
+        "no S3 credentials found",
+        "AWS_ACCESS_KEY_ID",
+    )
 
 
-def test_a_missing_bucket_gives_one_line_with_the_fix(bare_clone: Path,
-                                                      versioned_repo: VersionedRepo):
+def test_a_missing_bucket_gives_one_line_with_the_fix(
+    bare_clone: Path, versioned_repo: VersionedRepo
+):
     use_remote(bare_clone, versioned_repo.endpoint, "panier-no-such-bucket")
     for command in ["push", "pull"]:
-        assert_one_line_failure(panier_remote(bare_clone, command, check=False),
-                                "bucket 'panier-no-such-bucket' does not exist",
-                                "dvc remote modify --local storage url s3://BUCKET/PREFIX")
+        assert_one_line_failure(
+            panier_remote(bare_clone, command, check=False),
+            "bucket 'panier-no-such-bucket' does not exist",
+            "dvc remote modify --local storage url s3://BUCKET/PREFIX",
+        )
 
 
-def test_an_unreachable_endpoint_gives_one_line_with_the_fix(bare_clone: Path,
-                                                             versioned_repo: VersionedRepo):
+def test_an_unreachable_endpoint_gives_one_line_with_the_fix(
+    bare_clone: Path, versioned_repo: VersionedRepo
+):
     use_remote(bare_clone, f"http://127.0.0.1:{_free_port()}", versioned_repo.bucket)
-    assert_one_line_failure(panier_remote(bare_clone, "pull", check=False),
-                            "cannot connect to the endpoint",
-                            "dvc remote modify --local storage endpointurl")
+    assert_one_line_failure(
+        panier_remote(bare_clone, "pull", check=False),
+        "cannot connect to the endpoint",
+        "dvc remote modify --local storage endpointurl",
+    )
 
 
 def test_a_corrupted_object_is_refused_on_pull_and_repaired_from_a_good_copy(
-        versioned_repo: VersionedRepo, tmp_path: Path, s3_env):
+    versioned_repo: VersionedRepo, tmp_path: Path, s3_env
+):
     s3 = s3_client(versioned_repo.endpoint)
     bucket = "panier-corrupted"
     copy_bucket(s3, versioned_repo.bucket, bucket)
@@ -333,8 +388,9 @@ def test_a_corrupted_object_is_refused_on_pull_and_repaired_from_a_good_copy(
 
     clone = versioned_repo.clone(tmp_path)
     use_remote(clone, versioned_repo.endpoint, bucket)
-    assert_one_line_failure(panier_remote(clone, "pull", check=False),
-                            "corrupted", "models/rules.parquet", key)
+    assert_one_line_failure(
+        panier_remote(clone, "pull", check=False), "corrupted", "models/rules.parquet", key
+    )
     # dvc pull (which the command ran) re-hashed the file and refused it; the rest arrived.
     assert not (clone / "models/rules.parquet").exists()
     assert (clone / "models/items.parquet").exists()

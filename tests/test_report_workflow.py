@@ -82,10 +82,14 @@ class Stage:
         job.add_path(STANDINS / "cml")
 
     def actions(self) -> dict[str, Any]:
-        return {"actions/checkout": self.checkout, "actions/setup-python": self.setup_python,
-                "aws-actions/configure-aws-credentials": self.aws_credentials,
-                "actions/upload-artifact": self.upload, "actions/download-artifact": self.download,
-                "iterative/setup-cml": self.setup_cml}
+        return {
+            "actions/checkout": self.checkout,
+            "actions/setup-python": self.setup_python,
+            "aws-actions/configure-aws-credentials": self.aws_credentials,
+            "actions/upload-artifact": self.upload,
+            "actions/download-artifact": self.download,
+            "iterative/setup-cml": self.setup_cml,
+        }
 
     # --- the two jobs --------------------------------------------------------------------
 
@@ -104,30 +108,63 @@ class Stage:
         def install(job: Job) -> None:  # scripts/setup.sh needs PyPI: use this environment
             (job.workspace / ".venv").symlink_to(VENV)
 
-        github = {"repository": REPOSITORY, "server_url": "https://github.example",
-                  "run_id": RUN_ID, "base_ref": "main", "head_ref": PR_BRANCH,
-                  "event_name": "pull_request",
-                  "event": {"pull_request": {
-                      "number": PR_NUMBER,
-                      "head": {"repo": {"full_name": head_repo}, "sha": self.head_sha,
-                               "label": f"{head_repo.split('/')[0]}:{PR_BRANCH}"}}}}
-        return Job(REPORT, "report", workspace, {"github": github, "vars": variables},
-                   self.actions(), base_env=self.env(workspace),
-                   replace_run={"bash scripts/setup.sh": install})
+        github = {
+            "repository": REPOSITORY,
+            "server_url": "https://github.example",
+            "run_id": RUN_ID,
+            "base_ref": "main",
+            "head_ref": PR_BRANCH,
+            "event_name": "pull_request",
+            "event": {
+                "pull_request": {
+                    "number": PR_NUMBER,
+                    "head": {
+                        "repo": {"full_name": head_repo},
+                        "sha": self.head_sha,
+                        "label": f"{head_repo.split('/')[0]}:{PR_BRANCH}",
+                    },
+                }
+            },
+        }
+        return Job(
+            REPORT,
+            "report",
+            workspace,
+            {"github": github, "vars": variables},
+            self.actions(),
+            base_env=self.env(workspace),
+            replace_run={"bash scripts/setup.sh": install},
+        )
 
     def comment_job(self, name: str = "comment-run") -> Job:
         workspace = self.root / name
         workspace.mkdir()
-        github = {"repository": REPOSITORY, "server_url": "https://github.example",
-                  "token": "ghs_fake", "event_name": "workflow_run",
-                  "event": {"workflow_run": {"id": RUN_ID, "event": "pull_request",
-                                             "conclusion": "success", "head_sha": self.head_sha,
-                                             "head_branch": PR_BRANCH,
-                                             "head_repository": {"full_name": "fork/panier"}}}}
+        github = {
+            "repository": REPOSITORY,
+            "server_url": "https://github.example",
+            "token": "ghs_fake",
+            "event_name": "workflow_run",
+            "event": {
+                "workflow_run": {
+                    "id": RUN_ID,
+                    "event": "pull_request",
+                    "conclusion": "success",
+                    "head_sha": self.head_sha,
+                    "head_branch": PR_BRANCH,
+                    "head_repository": {"full_name": "fork/panier"},
+                }
+            },
+        }
         env = self.env(workspace)
         env["PATH"] = f"{STANDINS / 'gh'}:{env['PATH']}"
-        return Job(COMMENT, "comment", workspace, {"github": github, "vars": {}},
-                   self.actions(), base_env=env)
+        return Job(
+            COMMENT,
+            "comment",
+            workspace,
+            {"github": github, "vars": {}},
+            self.actions(),
+            base_env=env,
+        )
 
     def env(self, workspace: Path) -> dict[str, str]:
         # A runner's environment: no credentials of any kind unless a step provides them.
@@ -158,15 +195,20 @@ def ran(output: str, stage_name: str) -> bool:
 
 
 def test_a_pull_request_from_a_fork_is_reported_from_the_embedded_data_and_commented_once(
-        stage: Stage):
+    stage: Stage,
+):
     # A fork: no variables reach it, and its head repository is not this one.
     report = stage.report_job(head_repo="someone/panier", variables={})
     records = report.run()
     skipped = {r.name for r in records if r.skipped}
-    assert skipped == {"Get read-only credentials for the DVC remote (OIDC)",
-                       "Point DVC at the remote"}
-    assert "the pipeline runs on the embedded default data" in report.record(
-        "Decide where the data comes from").output
+    assert skipped == {
+        "Get read-only credentials for the DVC remote (OIDC)",
+        "Point DVC at the remote",
+    }
+    assert (
+        "the pipeline runs on the embedded default data"
+        in report.record("Decide where the data comes from").output
+    )
     pipeline = report.record("Run the pipeline").output
     # From scratch: nothing to pull. (evaluate and drift-check keep no cached outputs and
     # their inputs come out byte-identical, so DVC rightly skips them.)
@@ -190,25 +232,31 @@ def test_a_pull_request_from_a_fork_is_reported_from_the_embedded_data_and_comme
     comment.run()
     assert sorted(p.name for p in comment.workspace.iterdir()) == ["pr-report"]  # no checkout
     [call] = stage.calls()
-    assert call["args"] == ["comment", "update", "--driver=github",
-                            f"--repo=https://github.example/{REPOSITORY}",
-                            f"--target=pr/{PR_NUMBER}", "--watermark-title=panier-pr-report",
-                            "--publish=false", "pr-report/report.md"]
+    assert call["args"] == [
+        "comment",
+        "update",
+        "--driver=github",
+        f"--repo=https://github.example/{REPOSITORY}",
+        f"--target=pr/{PR_NUMBER}",
+        "--watermark-title=panier-pr-report",
+        "--publish=false",
+        "pr-report/report.md",
+    ]
     assert call["token"]
     [posted] = stage.comments()[f"pr/{PR_NUMBER}"]
     assert posted.startswith(markdown)
 
     # The next push to the pull request: the same comment is updated, not a second one added.
-    (artifact / "report.md").write_text(markdown.replace("## Panier pipeline report",
-                                                         "## Panier pipeline report (again)"))
+    (artifact / "report.md").write_text(
+        markdown.replace("## Panier pipeline report", "## Panier pipeline report (again)")
+    )
     stage.comment_job("comment-run-2").run()
     [posted] = stage.comments()[f"pr/{PR_NUMBER}"]
     assert posted.startswith("## Panier pipeline report (again)")
     assert len(stage.calls()) == 2
 
 
-def test_a_report_for_a_commit_the_pull_request_has_moved_on_from_is_not_posted(
-        stage: Stage):
+def test_a_report_for_a_commit_the_pull_request_has_moved_on_from_is_not_posted(stage: Stage):
     (stage.artifacts / "pr-report").mkdir()
     (stage.artifacts / "pr-report" / "report.md").write_text("old report")
     (stage.artifacts / "pr-report" / "pr-number").write_text(f"{PR_NUMBER}\n")
@@ -238,29 +286,37 @@ def test_only_successful_pull_request_runs_are_commented(stage: Stage):
 
 
 def test_a_branch_of_this_repository_pulls_from_the_dvc_remote_and_reruns_only_what_changed(
-        stage: Stage):
+    stage: Stage,
+):
     server = S3Server()
     server.start()
     try:
-        boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
-                     aws_access_key_id="testing", aws_secret_access_key="testing",
-                     ).create_bucket(Bucket="panier-dvc")
+        boto3.client(
+            "s3",
+            endpoint_url=server.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).create_bucket(Bucket="panier-dvc")
         remote = "s3://panier-dvc/store"
         # What the publish workflow leaves in the remote: main's outputs, nothing of the branch.
         main = stage.root / "main"
         run(["git", "clone", "-q", "-b", "main", str(stage.upstream), str(main)], stage.root)
         cache = stage.upstream / ".dvc" / "cache"
         env = {**stage.env(main), **S3_CREDENTIALS}
-        for command in (["dvc", "cache", "dir", "--local", str(cache)],
-                        ["dvc", "remote", "add", "--local", "--default", "ci", remote],
-                        ["dvc", "remote", "modify", "--local", "ci", "endpointurl",
-                         server.endpoint],
-                        ["dvc", "push"]):
+        for command in (
+            ["dvc", "cache", "dir", "--local", str(cache)],
+            ["dvc", "remote", "add", "--local", "--default", "ci", remote],
+            ["dvc", "remote", "modify", "--local", "ci", "endpointurl", server.endpoint],
+            ["dvc", "push"],
+        ):
             run(command, main, env={**env, "PATH": f"{VENV / 'bin'}:{env['PATH']}"})
 
-        variables = {"PANIER_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/panier-pr-report",
-                     "PANIER_DVC_REMOTE_URL": remote,
-                     "PANIER_DVC_ENDPOINT_URL": server.endpoint}
+        variables = {
+            "PANIER_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/panier-pr-report",
+            "PANIER_DVC_REMOTE_URL": remote,
+            "PANIER_DVC_ENDPOINT_URL": server.endpoint,
+        }
         report = stage.report_job(head_repo=REPOSITORY, variables=variables)
         records = report.run()
     finally:
@@ -282,14 +338,19 @@ def test_the_stand_in_cml_refuses_options_cml_does_not_have(tmp_path: Path):
     env = {**os.environ, "STANDIN_STATE": str(tmp_path)}
     (tmp_path / "r.md").write_text("hi")
     cml = str(STANDINS / "cml" / "cml")
-    bad = run([cml, "comment", "update", "--watermark=x", "r.md"], tmp_path, check=False,
-              env=env)
+    bad = run([cml, "comment", "update", "--watermark=x", "r.md"], tmp_path, check=False, env=env)
     assert bad.returncode != 0 and "Unknown argument: watermark" in bad.stderr
     run([cml, "comment", "create", "--target=pr/1", "r.md"], tmp_path, env=env)
-    run([cml, "comment", "update", "--target=pr/1", "--watermark-title=w", "r.md"], tmp_path,
-        env=env)
-    run([cml, "comment", "update", "--target=pr/1", "--watermark-title=w", "r.md"], tmp_path,
-        env=env)
+    run(
+        [cml, "comment", "update", "--target=pr/1", "--watermark-title=w", "r.md"],
+        tmp_path,
+        env=env,
+    )
+    run(
+        [cml, "comment", "update", "--target=pr/1", "--watermark-title=w", "r.md"],
+        tmp_path,
+        env=env,
+    )
     comments = json.loads((tmp_path / "comments.json").read_text())["pr/1"]
     assert len(comments) == 2  # one without a watermark title, one updated in place
     assert comments[1].endswith('"CML watermark w")')

@@ -17,9 +17,10 @@ import pytest
 import yaml
 
 from conftest import ROOT, deep_update, make_pipeline_repo, run
-from panier.stages import ingest, validate
-from panier.stages._runner import run_stage
-from panier.validation import REASONS
+from panier.core.runner import run_stage
+from panier.stages.ingest import stage as ingest
+from panier.stages.validate import stage as validate
+from panier.stages.validate.validation import REASONS
 from retail_export import wholesale_export_frame
 
 STAGES = ["check-params", "ingest", "validate", "train", "evaluate", "drift-check"]
@@ -35,8 +36,9 @@ def readme_recipe() -> dict:
 
 def write_export(path: Path, export: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(export.to_csv(index=False, lineterminator="\n").encode(),
-                                   mtime=0))
+    path.write_bytes(
+        gzip.compress(export.to_csv(index=False, lineterminator="\n").encode(), mtime=0)
+    )
 
 
 def test_the_readme_recipe_is_the_retail_export_layout_and_nothing_more():
@@ -52,7 +54,7 @@ def test_the_readme_recipe_runs_a_wholesale_shaped_export_on_the_first_try(tmp_p
     repo = make_pipeline_repo(tmp_path, recipe)
     write_export(repo / recipe["ingest"]["path"], export)
     run(["dvc", "add", recipe["ingest"]["path"]], repo)
-    run(["python", "-m", "panier.check"], repo)
+    run(["python", "-m", "panier.stages.check_params.check"], repo)
     result = run(["dvc", "repro"], repo)
     printed = result.stdout + result.stderr
     assert [s for s in STAGES if f"Running stage '{s}'" in printed] == STAGES
@@ -67,14 +69,15 @@ def test_the_readme_recipe_runs_a_wholesale_shaped_export_on_the_first_try(tmp_p
     assert validation["rejected_share"] <= 0.05
     # The big invoices are kept, guests and all, and reported.
     assert validation["invoices_over_100_items"] == export.attrs["big_invoices"]
-    assert validation["clean_rows_in_invoices_over_100_items"] == export.attrs[
-        "big_invoice_rows"]
+    assert validation["clean_rows_in_invoices_over_100_items"] == export.attrs["big_invoice_rows"]
     assert validation["clean_rows_in_invoices_over_100_items"] > 0.2 * validation["rows_clean"]
     assert validation["clean_rows_without_customer"] == export.attrs["clean_guest_rows"]
 
     # One percentage: the log line (in DVC's output) and the report say the same.
-    share = f"{validation['rows_rejected']:,} of {validation['rows_in']:,} rows rejected " \
-            f"({validation['rejected_share']:.2%})"
+    share = (
+        f"{validation['rows_rejected']:,} of {validation['rows_in']:,} rows rejected "
+        f"({validation['rejected_share']:.2%})"
+    )
     assert share in printed
     assert share in (repo / "metrics/validation.md").read_text()
 
@@ -90,18 +93,21 @@ def test_the_readme_recipe_runs_a_wholesale_shaped_export_on_the_first_try(tmp_p
 
     # train.max_len: null mines without a length limit: the rules of length 3 and more.
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    (repo / "params.yaml").write_text(yaml.safe_dump(deep_update(params, {
-        "train": {"max_len": None}}), sort_keys=False))
-    run(["python", "-m", "panier.check"], repo)
+    (repo / "params.yaml").write_text(
+        yaml.safe_dump(deep_update(params, {"train": {"max_len": None}}), sort_keys=False)
+    )
+    run(["python", "-m", "panier.stages.check_params.check"], repo)
     run(["dvc", "repro"], repo)
     unlimited = json.loads((repo / "metrics/train.json").read_text())
     assert unlimited["rules"] >= trained["rules"]
     assert max(map(int, unlimited["itemsets_by_size"])) >= max(
-        map(int, trained["itemsets_by_size"]))
+        map(int, trained["itemsets_by_size"])
+    )
 
 
 def test_the_rejected_percentage_is_one_figure_in_the_log_the_report_and_the_failure(
-        tmp_path, monkeypatch, capsys):
+    tmp_path, monkeypatch, capsys
+):
     """The former default (big invoices rejected at 100 items) on the wholesale-shaped export:
     validation fails, and the log line, validation.md and the failure message give the same
     share of rows rejected, the failure message then saying which part passed which limit."""
@@ -121,10 +127,12 @@ def test_the_rejected_percentage_is_one_figure_in_the_log_the_report_and_the_fai
     err = capsys.readouterr().err
     validation = json.loads((root / "metrics/validation.json").read_text())
     assert validation["rejected_by_reason"]["basket_too_large"] > 0.2 * validation["rows_in"]
-    share = f"{validation['rows_rejected']:,} of {validation['rows_in']:,} rows rejected " \
-            f"({validation['rejected_share']:.2%})"
+    share = (
+        f"{validation['rows_rejected']:,} of {validation['rows_in']:,} rows rejected "
+        f"({validation['rejected_share']:.2%})"
+    )
     log_line = next(line for line in err.splitlines() if "rows rejected" in line)
-    failure = err[err.index("validate failed: "):]
+    failure = err[err.index("validate failed: ") :]
     assert share in log_line
     assert failure.startswith(f"validate failed: {recipe['ingest']['path']}: {share}.\n")
     assert "count towards validate.max_rejected_share (5.00%), above it" in failure

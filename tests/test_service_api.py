@@ -63,7 +63,7 @@ def test_recommend_ranks_items_with_the_evidence_of_each(service, model):
 
 
 def test_the_answer_is_the_models_for_many_baskets(service, model):
-    from panier.baskets import baskets_from_lines
+    from panier.core.baskets import baskets_from_lines
 
     for basket in baskets_from_lines(train_lines(300, seed=11)).as_lists()[:60]:
         basket = [code for code in basket if code in model.items]

@@ -113,7 +113,7 @@ def test_the_service_follows_the_stage_refuses_a_broken_version_and_follows_a_ro
         assert service.metric("panier_registry_polls_total", outcome="refused") == 1
 
         # Rollback in the registry: prod goes back to v1.1.0, then to v1.0.0.
-        rollback = [sys.executable, "-m", "panier.registry", "rollback", "--no-remote-check"]
+        rollback = [sys.executable, "-m", "panier.ops.registry", "rollback", "--no-remote-check"]
         out = run([*rollback, "-m", "card layout 99 unknown to the service"], repo).stdout
         assert "from v1.2.0 to v1.1.0" in out
         version = wait_for(service, lambda v: v["refused_version"] is None)

@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from conftest import make_pipeline_repo, run
-from panier import schema as S
-from panier.config import load_params
-from panier.generate import generate_line_items
+from panier.core import schema as S
+from panier.core.config import load_params
+from panier.stages.ingest.generate import generate_line_items
 from service_support import Service, read_log
 
 pytestmark = pytest.mark.slow
@@ -76,7 +76,7 @@ def drift_report(repo: Path, log_dir: Path) -> dict:
                                   "path": str(log_dir / "requests.jsonl*")}
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        run(["python", "-m", "panier.stages.drift_check"], repo)
+        run(["python", "-m", "panier.stages.drift_check.stage"], repo)
         report = json.loads((repo / "metrics" / "drift.json").read_text())
     finally:
         params_file.write_text(original)

@@ -1,4 +1,4 @@
-"""The service ranks exactly as the pipeline's served model (``panier.recommend``), shows the
+"""The service ranks exactly as the pipeline's served model (``panier.core.recommend``), shows the
 best rule as evidence, flags the popularity fallback, and never scans the whole rule table."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from panier.baskets import baskets_from_lines
-from panier.recommend import FallbackRecommender, PopularityRecommender, RuleRecommender
+from panier.core.baskets import baskets_from_lines
+from panier.core.recommend import FallbackRecommender, PopularityRecommender, RuleRecommender
 from panier_service.artifact import load_model
 from panier_service.ranking import Rule, RuleIndex, recommend
 from service_support import train_lines, write_model

@@ -18,11 +18,12 @@ import pytest
 import yaml
 
 from conftest import SMALL_PARAMS, deep_update, make_pipeline_repo, run
-from panier import schema as S
-from panier.config import IngestParams, parse_params
-from panier.errors import ConfigError, DataError
-from panier.mapping import PRESETS, apply_mapping, not_provided, resolve_mapping
-from panier.sources import read_source, redact, sql_url
+from panier.core import schema as S
+from panier.core.config import IngestParams, parse_params
+from panier.core.errors import ConfigError, DataError
+from panier.core.mapping import PRESETS, apply_mapping, not_provided, resolve_mapping
+from panier.core.redact import redact
+from panier.stages.ingest.sources import read_source, sql_url
 from retail_export import retail_export_csv, retail_export_frame
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
@@ -62,29 +63,42 @@ def test_a_csv_arrives_as_text_so_nothing_is_lost_before_validation(tmp_path):
     assert data.info["compression"] is None and data.info["malformed_rows"] == 0
 
 
-@pytest.mark.parametrize(("suffix", "compress", "name"), [
-    (".gz", gzip.compress, "gzip"), (".bz2", bz2.compress, "bzip2"),
-    (".xz", lzma.compress, "xz")])
+@pytest.mark.parametrize(
+    ("suffix", "compress", "name"),
+    [(".gz", gzip.compress, "gzip"), (".bz2", bz2.compress, "bzip2"), (".xz", lzma.compress, "xz")],
+)
 def test_a_compressed_csv_reads_like_the_plain_one(tmp_path, suffix, compress, name):
     plain = read_source(ingest(source="file", path=str(write(tmp_path / "e.csv", RETAIL_CSV))))
     packed_bytes = compress(RETAIL_CSV.encode())
-    packed = read_source(ingest(source="file",
-                                path=str(write(tmp_path / f"e.csv{suffix}", packed_bytes))))
+    packed = read_source(
+        ingest(source="file", path=str(write(tmp_path / f"e.csv{suffix}", packed_bytes)))
+    )
     pd.testing.assert_frame_equal(packed.frame, plain.frame)
     assert packed.info["compression"] == name
     assert packed.info["bytes"] == len(packed_bytes)
 
 
 def test_a_tsv_file_is_tab_separated(tmp_path):
-    path = write(tmp_path / "export.tsv", RETAIL_CSV.replace(",", "\t").replace(
-        '"HAND WARMER\t UNION JACK"', "HAND WARMER, UNION JACK"))
-    assert list(read_source(ingest(source="file", path=str(path))).frame.columns) == \
-        [*HEADER.split(","), S.SOURCE_ROW]
+    path = write(
+        tmp_path / "export.tsv",
+        RETAIL_CSV.replace(",", "\t").replace(
+            '"HAND WARMER\t UNION JACK"', "HAND WARMER, UNION JACK"
+        ),
+    )
+    assert list(read_source(ingest(source="file", path=str(path))).frame.columns) == [
+        *HEADER.split(","),
+        S.SOURCE_ROW,
+    ]
 
 
 def test_parquet_keeps_its_types(tmp_path):
-    source = pd.DataFrame({"InvoiceNo": ["1", "1"], "Quantity": [6, 2],
-                           "InvoiceDate": pd.to_datetime(["2025-01-01", "2025-01-01"])})
+    source = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "1"],
+            "Quantity": [6, 2],
+            "InvoiceDate": pd.to_datetime(["2025-01-01", "2025-01-01"]),
+        }
+    )
     source.to_parquet(tmp_path / "export.parquet")
     frame = read_source(ingest(source="file", path=str(tmp_path / "export.parquet"))).frame
     assert frame["Quantity"].dtype == "int64"
@@ -93,8 +107,12 @@ def test_parquet_keeps_its_types(tmp_path):
 
 def test_a_basket_list_becomes_one_synthetic_invoice_per_line(tmp_path):
     path = write(tmp_path / "baskets.csv", "whole milk,bread\ncream cheese ,butter\n\nmilk\n")
-    params = ingest(source="file", path=str(path), format="basket_list",
-                    baskets={"start_date": "2025-01-01", "days": 4})
+    params = ingest(
+        source="file",
+        path=str(path),
+        format="basket_list",
+        baskets={"start_date": "2025-01-01", "days": 4},
+    )
     data = read_source(params)
     lines = apply_mapping(data.frame, resolve_mapping(params), str(path))
     assert lines[S.INVOICE].tolist() == ["1", "1", "2", "2", "4"]  # line numbers
@@ -104,15 +122,22 @@ def test_a_basket_list_becomes_one_synthetic_invoice_per_line(tmp_path):
     assert lines[S.PRICE].isna().all() and lines[S.CUSTOMER].isna().all()
     # Four lines spread over four days, in file order.
     assert lines[S.TIMESTAMP].drop_duplicates().dt.strftime("%Y-%m-%d").tolist() == [
-        "2025-01-01", "2025-01-02", "2025-01-04"]
+        "2025-01-01",
+        "2025-01-02",
+        "2025-01-04",
+    ]
     assert data.info["lines"] == 4 and data.info["empty_lines"] == 1
     assert not_provided(params) == [S.CUSTOMER, S.COUNTRY, S.PRICE]
 
 
 def test_basket_items_can_be_stripped_and_use_another_delimiter(tmp_path):
     path = write(tmp_path / "baskets.txt", "milk; bread ;\n")
-    params = ingest(source="file", path=str(path), format="basket_list",
-                    baskets={"delimiter": ";", "strip_items": True})
+    params = ingest(
+        source="file",
+        path=str(path),
+        format="basket_list",
+        baskets={"delimiter": ";", "strip_items": True},
+    )
     data = read_source(params)
     assert data.frame["item"].tolist() == ["milk", "bread"]
     assert data.info["empty_items"] == 1  # the trailing delimiter holds no item
@@ -133,8 +158,9 @@ def test_a_fimi_file_holds_integer_ids_and_other_tokens_are_kept_as_malformed(tm
 def test_a_folder_reads_every_data_file_in_name_order(tmp_path):
     folder = tmp_path / "exports"
     write(folder / "2025-02.csv", "\n".join([HEADER, ROWS[2]]) + "\n")
-    write(folder / "2025-01.csv.gz", gzip.compress(("\n".join([HEADER, *ROWS[:2]]) + "\n")
-                                                   .encode()))
+    write(
+        folder / "2025-01.csv.gz", gzip.compress(("\n".join([HEADER, *ROWS[:2]]) + "\n").encode())
+    )
     write(folder / "README.md", "not data")
     write(folder / "2025-01.csv.gz.dvc", "outs: []")
     data = read_source(ingest(source="file", path=str(folder)))
@@ -164,8 +190,11 @@ def test_an_http_url_is_read_with_headers_from_the_environment(http_server, monk
     write(http_server.root / "export.csv.gz", gzip.compress(RETAIL_CSV.encode()))
     monkeypatch.setenv("SHOP_API_TOKEN", "Bearer s3cret")
     url = f"{http_server.url}/export.csv.gz?page=1"
-    data = read_source(ingest(source="url", path=url,
-                              http={"headers_from_env": {"Authorization": "SHOP_API_TOKEN"}}))
+    data = read_source(
+        ingest(
+            source="url", path=url, http={"headers_from_env": {"Authorization": "SHOP_API_TOKEN"}}
+        )
+    )
     assert data.info["rows"] == 4 and data.info["compression"] == "gzip"
     path, headers = http_server.requests[-1]
     assert path == "/export.csv.gz?page=1"
@@ -179,13 +208,20 @@ def test_an_http_url_is_read_with_headers_from_the_environment(http_server, monk
 def test_a_header_variable_that_is_not_set_is_a_config_error(http_server, monkeypatch):
     monkeypatch.delenv("SHOP_API_TOKEN", raising=False)
     with pytest.raises(ConfigError, match=r"SHOP_API_TOKEN is not set"):
-        read_source(ingest(source="url", path=f"{http_server.url}/x.csv",
-                           http={"headers_from_env": {"Authorization": "SHOP_API_TOKEN"}}))
+        read_source(
+            ingest(
+                source="url",
+                path=f"{http_server.url}/x.csv",
+                http={"headers_from_env": {"Authorization": "SHOP_API_TOKEN"}},
+            )
+        )
 
 
 def test_locations_are_recorded_without_credentials():
-    assert redact("https://user:pw@shop.example:8443/a/b.csv?token=x") == \
-        "https://shop.example:8443/a/b.csv?..."
+    assert (
+        redact("https://user:pw@shop.example:8443/a/b.csv?token=x")
+        == "https://shop.example:8443/a/b.csv?..."
+    )
     assert redact("data/source/export.csv") == "data/source/export.csv"
 
 
@@ -203,14 +239,19 @@ def put_s3(endpoint: str, bucket: str, key: str, body: bytes) -> None:
 
 def test_an_s3_object_is_read_from_a_configured_endpoint(s3_server, s3_env):
     put_s3(s3_server, "shop-exports", "2025/export.csv.gz", gzip.compress(RETAIL_CSV.encode()))
-    data = read_source(ingest(source="s3", path="s3://shop-exports/2025/export.csv.gz",
-                              s3={"endpoint_url": s3_server}))
-    assert data.info["rows"] == 4 and data.info["location"] == \
-        "s3://shop-exports/2025/export.csv.gz"
+    data = read_source(
+        ingest(
+            source="s3", path="s3://shop-exports/2025/export.csv.gz", s3={"endpoint_url": s3_server}
+        )
+    )
+    assert (
+        data.info["rows"] == 4 and data.info["location"] == "s3://shop-exports/2025/export.csv.gz"
+    )
 
 
-def test_without_an_endpoint_param_the_standard_aws_variable_is_used(s3_server, s3_env,
-                                                                      monkeypatch):
+def test_without_an_endpoint_param_the_standard_aws_variable_is_used(
+    s3_server, s3_env, monkeypatch
+):
     put_s3(s3_server, "shop-exports", "export.csv", RETAIL_CSV.encode())
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
     data = read_source(ingest(source="s3", path="s3://shop-exports/export.csv"))
@@ -221,33 +262,43 @@ def test_without_an_endpoint_param_the_standard_aws_variable_is_used(s3_server, 
 
 
 def sqlite_shop(path: Path, rows: list[tuple] | None = None) -> Path:
-    rows = rows or [("536366", "22633", 6, "2010-12-01 08:28:00", 1.85),
-                    ("536365", "85123A", 6, "2010-12-01 08:26:00", 2.55),
-                    ("536365", "71053", 6, "2010-12-01 08:26:00", 3.39)]
+    rows = rows or [
+        ("536366", "22633", 6, "2010-12-01 08:28:00", 1.85),
+        ("536365", "85123A", 6, "2010-12-01 08:26:00", 2.55),
+        ("536365", "71053", 6, "2010-12-01 08:26:00", 3.39),
+    ]
     with sqlite3.connect(path) as db:
         db.execute("DROP TABLE IF EXISTS order_lines")
-        db.execute("CREATE TABLE order_lines (invoice TEXT, sku TEXT, qty INTEGER, "
-                   "ordered_at TEXT, price REAL)")
+        db.execute(
+            "CREATE TABLE order_lines (invoice TEXT, sku TEXT, qty INTEGER, "
+            "ordered_at TEXT, price REAL)"
+        )
         db.executemany("INSERT INTO order_lines VALUES (?, ?, ?, ?, ?)", rows)
     return path
 
 
 def test_a_sql_table_is_read_in_the_order_asked_for(tmp_path):
     db = sqlite_shop(tmp_path / "shop.db")
-    data = read_source(ingest(source="sql", path=str(db),
-                              sql={"table": "order_lines", "order_by": ["invoice", "sku"]}))
+    data = read_source(
+        ingest(
+            source="sql", path=str(db), sql={"table": "order_lines", "order_by": ["invoice", "sku"]}
+        )
+    )
     assert data.frame["sku"].tolist() == ["71053", "85123A", "22633"]
     assert data.frame["qty"].dtype == "int64"
     assert data.info["kind"] == "sql" and data.info["location"] == f"sqlite:///{db}"
 
 
-def test_a_sql_query_reads_through_a_url_with_variables_from_the_environment(tmp_path,
-                                                                             monkeypatch):
+def test_a_sql_query_reads_through_a_url_with_variables_from_the_environment(tmp_path, monkeypatch):
     db = sqlite_shop(tmp_path / "shop.db")
     monkeypatch.setenv("SHOP_DB", str(db))
-    params = ingest(source="sql", sql={
-        "url": "sqlite:///${SHOP_DB}",
-        "query": "SELECT invoice, sku, qty FROM order_lines WHERE price > 2 ORDER BY sku"})
+    params = ingest(
+        source="sql",
+        sql={
+            "url": "sqlite:///${SHOP_DB}",
+            "query": "SELECT invoice, sku, qty FROM order_lines WHERE price > 2 ORDER BY sku",
+        },
+    )
     assert sql_url(params) == f"sqlite:///{db}"
     assert read_source(params).frame["sku"].tolist() == ["71053", "85123A"]
 
@@ -264,8 +315,9 @@ def test_the_sql_fingerprint_follows_the_data_not_the_connection(tmp_path):
 
 def test_a_missing_sqlite_file_is_an_error_not_a_new_empty_database(tmp_path):
     with pytest.raises(DataError, match=r"not a SQLite file"):
-        read_source(ingest(source="sql", path=str(tmp_path / "nope.db"),
-                           sql={"table": "order_lines"}))
+        read_source(
+            ingest(source="sql", path=str(tmp_path / "nope.db"), sql={"table": "order_lines"})
+        )
     assert not (tmp_path / "nope.db").exists()
 
 
@@ -282,11 +334,32 @@ def test_the_retail_export_preset_maps_the_common_layout(tmp_path):
 
 
 def test_overrides_rename_a_column_drop_an_optional_one_and_keep_the_rest():
-    source = pd.DataFrame({"Invoice": ["1"], "SKU": ["A"], "Qty": ["2"], "When": ["2025-01-01"],
-                           "Price": ["1.0"], "Channel": ["web"]})
-    params = ingest(source="file", path="x.csv", mapping={"columns": {
-        S.INVOICE: "Invoice", S.ITEM: "SKU", S.QUANTITY: "Qty", S.TIMESTAMP: "When",
-        S.PRICE: "Price", S.CUSTOMER: None, S.COUNTRY: None, S.DESCRIPTION: None}})
+    source = pd.DataFrame(
+        {
+            "Invoice": ["1"],
+            "SKU": ["A"],
+            "Qty": ["2"],
+            "When": ["2025-01-01"],
+            "Price": ["1.0"],
+            "Channel": ["web"],
+        }
+    )
+    params = ingest(
+        source="file",
+        path="x.csv",
+        mapping={
+            "columns": {
+                S.INVOICE: "Invoice",
+                S.ITEM: "SKU",
+                S.QUANTITY: "Qty",
+                S.TIMESTAMP: "When",
+                S.PRICE: "Price",
+                S.CUSTOMER: None,
+                S.COUNTRY: None,
+                S.DESCRIPTION: None,
+            }
+        },
+    )
     lines = apply_mapping(source, resolve_mapping(params), "x.csv")
     assert list(lines.columns) == [*S.COLUMNS, "Channel"]
     assert lines[S.ITEM][0] == "A" and lines[S.CUSTOMER].isna().all()
@@ -299,8 +372,18 @@ def test_a_required_column_cannot_be_mapped_to_nothing():
 
 
 def test_a_missing_mapped_column_names_the_likely_rename_and_the_params_lines():
-    source = pd.DataFrame(columns=["InvoiceNo", "Stock Code", "Description", "Quantity",
-                                   "InvoiceDate", "UnitPrice", "CustomerID", "Country"])
+    source = pd.DataFrame(
+        columns=[
+            "InvoiceNo",
+            "Stock Code",
+            "Description",
+            "Quantity",
+            "InvoiceDate",
+            "UnitPrice",
+            "CustomerID",
+            "Country",
+        ]
+    )
     with pytest.raises(DataError) as caught:
         apply_mapping(source, PRESETS["retail_export"], "export.csv")
     message = str(caught.value)
@@ -324,8 +407,7 @@ def test_credentials_in_params_are_refused():
         ingest(source="url", path="https://user:pw@shop.example/export.csv")
     with pytest.raises(ConfigError, match=r"sql.url holds a password"):
         ingest(source="sql", sql={"url": "postgresql://shop:hunter2@db/shop", "table": "t"})
-    ingest(source="sql", sql={"url": "postgresql://shop:${SHOP_DB_PASSWORD}@db/shop",
-                              "table": "t"})
+    ingest(source="sql", sql={"url": "postgresql://shop:${SHOP_DB_PASSWORD}@db/shop", "table": "t"})
 
 
 def test_source_and_path_must_agree():
@@ -349,8 +431,9 @@ def source_repo(tmp_path: Path, ingest_settings: dict, name: str = "repo") -> Pa
 
 def set_params(repo: Path, changes: dict) -> None:
     path = repo / "params.yaml"
-    path.write_text(yaml.safe_dump(deep_update(yaml.safe_load(path.read_text()), changes),
-                                   sort_keys=False))
+    path.write_text(
+        yaml.safe_dump(deep_update(yaml.safe_load(path.read_text()), changes), sort_keys=False)
+    )
 
 
 def ran(output: str) -> list[str]:
@@ -360,8 +443,14 @@ def ran(output: str) -> list[str]:
 @pipeline
 def test_dvc_reruns_ingest_when_a_tracked_local_export_changes(tmp_path):
 
-    repo = source_repo(tmp_path, {"source": "file", "path": "data/source/export.csv",
-                                  "mapping": {"preset": "retail_export"}})
+    repo = source_repo(
+        tmp_path,
+        {
+            "source": "file",
+            "path": "data/source/export.csv",
+            "mapping": {"preset": "retail_export"},
+        },
+    )
     write(repo / "data/source/export.csv", retail_export_csv(seed=1))
     run(["dvc", "add", "data/source/export.csv"], repo)
     assert ran(run(["dvc", "repro", "validate"], repo).stdout) == ["ingest", "validate"]
@@ -372,17 +461,25 @@ def test_dvc_reruns_ingest_when_a_tracked_local_export_changes(tmp_path):
     assert "changed deps" in status and "data/source/export.csv" in status
     assert ran(run(["dvc", "repro", "validate"], repo).stdout) == ["ingest", "validate"]
     info = json.loads((repo / "data/raw/source.json").read_text())
-    assert info["location"] == "data/source/export.csv" and info["mapping_preset"] == \
-        "retail_export"
+    assert (
+        info["location"] == "data/source/export.csv" and info["mapping_preset"] == "retail_export"
+    )
 
 
 @pipeline
-def test_dvc_notices_a_changed_url_and_a_changed_s3_object(tmp_path, http_server, s3_server,
-                                                           s3_env, monkeypatch):
+def test_dvc_notices_a_changed_url_and_a_changed_s3_object(
+    tmp_path, http_server, s3_server, s3_env, monkeypatch
+):
 
     write(http_server.root / "export.csv", retail_export_csv(seed=1))
-    repo = source_repo(tmp_path, {"source": "url", "path": f"{http_server.url}/export.csv",
-                                  "mapping": {"preset": "retail_export"}})
+    repo = source_repo(
+        tmp_path,
+        {
+            "source": "url",
+            "path": f"{http_server.url}/export.csv",
+            "mapping": {"preset": "retail_export"},
+        },
+    )
     assert ran(run(["dvc", "repro", "ingest"], repo).stdout) == ["ingest"]
     assert "up to date" in run(["dvc", "status", "ingest"], repo).stdout
     write(http_server.root / "export.csv", retail_export_csv(seed=2))
@@ -400,16 +497,24 @@ def test_dvc_notices_a_changed_url_and_a_changed_s3_object(tmp_path, http_server
 
 
 @pipeline
-def test_a_dvc_remote_path_reads_with_credentials_kept_in_dvc_local_config(tmp_path,
-                                                                          http_server):
+def test_a_dvc_remote_path_reads_with_credentials_kept_in_dvc_local_config(tmp_path, http_server):
     token = secrets.token_hex(16)
     write(http_server.root / "exports/export.csv", retail_export_csv(seed=1))
     http_server.required_headers = {"X-Shop-Token": token}
-    repo = source_repo(tmp_path, {"source": "remote", "path": "remote://shop/exports/export.csv",
-                                  "mapping": {"preset": "retail_export"}})
+    repo = source_repo(
+        tmp_path,
+        {
+            "source": "remote",
+            "path": "remote://shop/exports/export.csv",
+            "mapping": {"preset": "retail_export"},
+        },
+    )
     run(["dvc", "remote", "add", "shop", http_server.url], repo)
-    for key, value in {"auth": "custom", "custom_auth_header": "X-Shop-Token",
-                       "password": token}.items():
+    for key, value in {
+        "auth": "custom",
+        "custom_auth_header": "X-Shop-Token",
+        "password": token,
+    }.items():
         run(["dvc", "remote", "modify", "--local", "shop", key, value], repo)
     # Both DVC's check of the dependency and ingest's read send the header.
     assert ran(run(["dvc", "repro", "validate"], repo).stdout) == ["ingest", "validate"]
@@ -428,8 +533,14 @@ def test_a_dvc_remote_path_reads_with_credentials_kept_in_dvc_local_config(tmp_p
 def test_an_imported_url_is_a_versioned_copy_that_dvc_update_refreshes(tmp_path, http_server):
 
     write(http_server.root / "export.csv", retail_export_csv(seed=1))
-    repo = source_repo(tmp_path, {"source": "file", "path": "data/source/export.csv",
-                                  "mapping": {"preset": "retail_export"}})
+    repo = source_repo(
+        tmp_path,
+        {
+            "source": "file",
+            "path": "data/source/export.csv",
+            "mapping": {"preset": "retail_export"},
+        },
+    )
     run(["dvc", "import-url", f"{http_server.url}/export.csv", "data/source/export.csv"], repo)
     assert ran(run(["dvc", "repro", "ingest"], repo).stdout) == ["ingest"]
     first = json.loads((repo / "data/raw/source.json").read_text())["sha256"]
@@ -444,7 +555,8 @@ def test_an_imported_url_is_a_versioned_copy_that_dvc_update_refreshes(tmp_path,
 
 @pipeline
 def test_a_sql_source_is_refreshed_by_forcing_ingest_and_later_stages_follow_the_fingerprint(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
 
     # A database DVC cannot look into (here SQLite, reached like a server: by a URL whose
     # location comes from the environment).
@@ -453,13 +565,17 @@ def test_a_sql_source_is_refreshed_by_forcing_ingest_and_later_stages_follow_the
 
     def load(seed: int) -> None:
         with sqlite3.connect(db) as connection:
-            retail_export_frame(seed).to_sql("lines", connection, if_exists="replace",
-                                             index=False)
+            retail_export_frame(seed).to_sql("lines", connection, if_exists="replace", index=False)
 
     load(seed=1)
-    repo = source_repo(tmp_path, {"source": "sql", "sql": {"url": "sqlite:///${SHOP_DB}",
-                                                           "table": "lines"},
-                                  "mapping": {"preset": "retail_export"}})
+    repo = source_repo(
+        tmp_path,
+        {
+            "source": "sql",
+            "sql": {"url": "sqlite:///${SHOP_DB}", "table": "lines"},
+            "mapping": {"preset": "retail_export"},
+        },
+    )
     assert ran(run(["dvc", "repro", "validate"], repo).stdout) == ["ingest", "validate"]
     fingerprint = json.loads((repo / "data/raw/source.json").read_text())["sha256"]
 

@@ -15,12 +15,16 @@ import pytest
 import yaml
 
 from conftest import ROOT, tool_env
-from panier import io
+from panier.core import io
 
 pytestmark = pytest.mark.slow  # JVMs: a master, two workers, a driver and two executors
 
-MODEL_FILES = ["models/rules.parquet", "models/items.parquet", "models/model_card.json",
-               "metrics/train.json"]
+MODEL_FILES = [
+    "models/rules.parquet",
+    "models/items.parquet",
+    "models/model_card.json",
+    "metrics/train.json",
+]
 
 
 def clean_lines_from_baskets(path: Path) -> pd.DataFrame:
@@ -37,16 +41,18 @@ def clean_lines_from_baskets(path: Path) -> pd.DataFrame:
     n = len(invoice)
     stamps = pd.Series(pd.Timestamp("2024-01-01"), index=range(n))
     stamps.iloc[-1] = pd.Timestamp("2024-12-31")
-    return pd.DataFrame({
-        "invoice_id": pd.Series(invoice, dtype="str"),
-        "timestamp": stamps.astype("datetime64[ns]"),
-        "customer_id": pd.Series(["c1"] * n, dtype="str"),
-        "country": pd.Series(["United Kingdom"] * n, dtype="str"),
-        "item_code": pd.Series(items, dtype="str"),
-        "description": pd.Series(items, dtype="str"),
-        "quantity": pd.Series([1] * n, dtype="int64"),
-        "unit_price": pd.Series([1.0] * n, dtype="float64"),
-    })
+    return pd.DataFrame(
+        {
+            "invoice_id": pd.Series(invoice, dtype="str"),
+            "timestamp": stamps.astype("datetime64[ns]"),
+            "customer_id": pd.Series(["c1"] * n, dtype="str"),
+            "country": pd.Series(["United Kingdom"] * n, dtype="str"),
+            "item_code": pd.Series(items, dtype="str"),
+            "description": pd.Series(items, dtype="str"),
+            "quantity": pd.Series([1] * n, dtype="int64"),
+            "unit_price": pd.Series([1.0] * n, dtype="float64"),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +60,10 @@ def retail_workdir(shared_data, tmp_path_factory) -> Path:
     """A folder with retail.dat as ``data/validated/clean.parquet`` and the repository's
     params at support 0.001, confidence 0.8."""
     workdir = tmp_path_factory.mktemp("retail")
-    io.write_parquet(clean_lines_from_baskets(shared_data / "retail.dat.gz"),
-                     workdir / "data/validated/clean.parquet")
+    io.write_parquet(
+        clean_lines_from_baskets(shared_data / "retail.dat.gz"),
+        workdir / "data/validated/clean.parquet",
+    )
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["train"].update(min_support=0.001, min_confidence=0.8, max_len=10)
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -71,22 +79,40 @@ def train(workdir: Path, name: str, train_params: dict) -> tuple[Path, str]:
     params = yaml.safe_load(params_file.read_text())
     params["train"].update(train_params)
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-    result = subprocess.run([sys.executable, "-m", "panier.stages.train"], cwd=copy,
-                            env=tool_env() | {"SPARK_LOCAL_IP": "127.0.0.1"},
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "panier.stages.train.stage"],
+        cwd=copy,
+        env=tool_env() | {"SPARK_LOCAL_IP": "127.0.0.1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     return copy, result.stderr
 
 
 def test_a_standalone_cluster_mines_the_711_retail_rules_to_the_byte_of_pyfim(
-        retail_workdir, spark_cluster):
+    retail_workdir, spark_cluster
+):
     pyfim, _ = train(retail_workdir, "pyfim", {"engine": "pyfim"})
-    cluster, log = train(retail_workdir, "cluster", {"engine": "spark", "spark": {
-        "master": spark_cluster.master,
-        # A driver on a cluster's network would advertise its routable address; here the
-        # whole cluster is on the loopback interface.
-        "conf": {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
-                 "spark.executor.memory": "1g", "spark.ui.enabled": "false"}}})
+    cluster, log = train(
+        retail_workdir,
+        "cluster",
+        {
+            "engine": "spark",
+            "spark": {
+                "master": spark_cluster.master,
+                # A driver on a cluster's network would advertise its routable address; here the
+                # whole cluster is on the loopback interface.
+                "conf": {
+                    "spark.driver.host": "127.0.0.1",
+                    "spark.driver.bindAddress": "127.0.0.1",
+                    "spark.executor.memory": "1g",
+                    "spark.ui.enabled": "false",
+                },
+            },
+        },
+    )
     assert "mining with engine spark" in log
     assert "88,162 baskets" in log and "711 rules" in log
     for rel in MODEL_FILES:

@@ -14,26 +14,38 @@ import pytest
 import yaml
 
 from conftest import make_pipeline_repo, run
-from panier import io as panier_io
-from panier import timing
-from panier.baskets import baskets_from_lines, split_windows
-from panier.config import load_params
-from panier.evaluation import evaluate, leave_one_out
-from panier.mining import association_rules, frequent_itemsets
-from panier.model import describe_items
-from panier.recommend import FallbackRecommender, PopularityRecommender, RuleRecommender
+from panier.core import io as panier_io
+from panier.core.baskets import baskets_from_lines, split_windows
+from panier.core.config import load_params
+from panier.core.evaluation import evaluate, leave_one_out
+from panier.core.recommend import FallbackRecommender, PopularityRecommender, RuleRecommender
+from panier.stages.train import timing
+from panier.stages.train.mining import association_rules, frequent_itemsets
+from panier.stages.train.model import describe_items
 
 ROOT = Path(__file__).resolve().parents[1]
 SUPPORTS = (0.005, 0.02)
 CONFIDENCES = (0.1, 0.5)
 # The README's command: the columns a user compares, best first.
-SHOW = ["dvc", "exp", "show", "--csv", "--drop", ".*", "--keep",
-        r"Experiment|train\.min_support|train\.min_confidence|train\.max_len|^rules$"
-        r"|model\.hit_rate@5|model\.coverage@5|train\.seconds",
-        "--sort-by", "metrics/evaluate.json:model.hit_rate@5", "--sort-order", "desc"]
+SHOW = [
+    "dvc",
+    "exp",
+    "show",
+    "--csv",
+    "--drop",
+    ".*",
+    "--keep",
+    r"Experiment|train\.min_support|train\.min_confidence|train\.max_len|^rules$"
+    r"|model\.hit_rate@5|model\.coverage@5|train\.seconds",
+    "--sort-by",
+    "metrics/evaluate.json:model.hit_rate@5",
+    "--sort-order",
+    "desc",
+]
 
 
 # --- the timing file -------------------------------------------------------------------------
+
 
 def test_train_time_is_recorded_only_inside_an_experiment(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -43,7 +55,8 @@ def test_train_time_is_recorded_only_inside_an_experiment(tmp_path, monkeypatch)
     monkeypatch.setenv(timing.EXPERIMENT_ENV, "lucky-lark")
     assert timing.record("train", 1.23456, engine="pyfim")
     assert json.loads((tmp_path / "timing/train.json").read_text()) == {
-        "train": {"engine": "pyfim", "seconds": 1.235}}
+        "train": {"engine": "pyfim", "seconds": 1.235}
+    }
 
 
 def test_the_timing_file_is_committed_empty_and_declared_outside_every_stage():
@@ -58,14 +71,16 @@ def test_the_timing_file_is_committed_empty_and_declared_outside_every_stage():
 
 def test_sweepable_params_sit_in_the_train_section_that_only_train_reads():
     pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    readers = [name for name, stage in pipeline["stages"].items()
-               if "train" in stage.get("params", [])]
+    readers = [
+        name for name, stage in pipeline["stages"].items() if "train" in stage.get("params", [])
+    ]
     assert readers == ["train"]
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert {"min_support", "min_confidence", "max_len", "engine"} <= set(params["train"])
 
 
 # --- a 2x2 grid ------------------------------------------------------------------------------
+
 
 def _wait_for_queue(repo: Path, timeout: float = 1800) -> str:
     deadline = time.monotonic() + timeout
@@ -93,31 +108,51 @@ def _expected(repo: Path, support: float, confidence: float) -> dict[str, float]
     """What the pipeline must report for one grid point, computed here with the library on
     the repository's validated data (the same code path as the stages)."""
     params = load_params(repo / "params.yaml")
-    windows = split_windows(panier_io.read_parquet(repo / "data/validated/clean.parquet"),
-                            params.windows)
+    windows = split_windows(
+        panier_io.read_parquet(repo / "data/validated/clean.parquet"), params.windows
+    )
     baskets = baskets_from_lines(windows.train)
-    rules = association_rules(frequent_itemsets(baskets, support, params.train.max_len),
-                              baskets.n_baskets, confidence)
+    rules = association_rules(
+        frequent_itemsets(baskets, support, params.train.max_len), baskets.n_baskets, confidence
+    )
     items = describe_items(windows.train, baskets)
     cases = leave_one_out(baskets_from_lines(windows.holdout).as_lists(), params.evaluate.seed)
-    model = FallbackRecommender(RuleRecommender(rules),
-                                PopularityRecommender(items.set_index("item_code")["baskets"]))
+    model = FallbackRecommender(
+        RuleRecommender(rules), PopularityRecommender(items.set_index("item_code")["baskets"])
+    )
     flat, _ = evaluate(model, cases, [5], n_catalog=len(items))
-    return {"rules": len(rules), "hit_rate@5": round(flat["hit_rate@5"], 6),
-            "coverage@5": round(flat["coverage@5"], 6)}
+    return {
+        "rules": len(rules),
+        "hit_rate@5": round(flat["hit_rate@5"], 6),
+        "coverage@5": round(flat["coverage@5"], 6),
+    }
 
 
 def _grid_points_present(repo: Path) -> set[tuple[float, float]]:
     rows = list(csv.DictReader(io.StringIO(run(SHOW, repo).stdout)))
-    return {(float(row["train.min_support"]), float(row["train.min_confidence"]))
-            for row in rows if row["Experiment"]}
+    return {
+        (float(row["train.min_support"]), float(row["train.min_confidence"]))
+        for row in rows
+        if row["Experiment"]
+    }
 
 
 def _run_queue(repo: Path, points: list[tuple[float, float]]) -> str:
     """Queue ``points`` as experiments, run them with two workers, return the queue status."""
     for support, confidence in points:
-        run(["dvc", "exp", "run", "--queue", "-S", f"train.min_support={support}",
-             "-S", f"train.min_confidence={confidence}"], repo)
+        run(
+            [
+                "dvc",
+                "exp",
+                "run",
+                "--queue",
+                "-S",
+                f"train.min_support={support}",
+                "-S",
+                f"train.min_confidence={confidence}",
+            ],
+            repo,
+        )
     try:
         run(["dvc", "queue", "start", "-j", "2"], repo)
         status = _wait_for_queue(repo)
@@ -150,20 +185,25 @@ def swept(tmp_path_factory) -> tuple[Path, list[dict[str, str]], dict[str, str]]
     assert missing == [], f"grid points never reached the repository: {missing}\n{status}"
     rows = list(csv.DictReader(io.StringIO(run(SHOW, repo).stdout)))
     experiments = [row for row in rows if row["Experiment"]]
-    logs = {row["Experiment"]: run(["dvc", "queue", "logs", row["Experiment"]], repo).stdout
-            for row in experiments}
+    logs = {
+        row["Experiment"]: run(["dvc", "queue", "logs", row["Experiment"]], repo).stdout
+        for row in experiments
+    }
     return repo, rows, logs
+
 
 @pytest.mark.slow
 def test_a_queued_2x2_grid_gives_four_experiments_with_their_own_correct_metrics(swept):
     repo, rows, _ = swept
     experiments = [row for row in rows if row["Experiment"]]
-    grid = {(float(row["train.min_support"]), float(row["train.min_confidence"]))
-            for row in experiments}
+    grid = {
+        (float(row["train.min_support"]), float(row["train.min_confidence"])) for row in experiments
+    }
     assert grid == {(s, c) for s in SUPPORTS for c in CONFIDENCES}
     for row in experiments:
-        expected = _expected(repo, float(row["train.min_support"]),
-                             float(row["train.min_confidence"]))
+        expected = _expected(
+            repo, float(row["train.min_support"]), float(row["train.min_confidence"])
+        )
         assert int(row["rules"]) == expected["rules"], row
         assert float(row["model.hit_rate@5"]) == pytest.approx(expected["hit_rate@5"]), row
         assert float(row["model.coverage@5"]) == pytest.approx(expected["coverage@5"]), row
@@ -199,8 +239,7 @@ def test_the_best_experiment_is_kept_as_a_branch_and_applied(swept):
     on_branch = yaml.safe_load(run(["git", "show", "best-rules:params.yaml"], repo).stdout)
     assert on_branch["train"]["min_support"] == float(best["train.min_support"])
     assert on_branch["train"]["min_confidence"] == float(best["train.min_confidence"])
-    train_metrics = json.loads(run(["git", "show", "best-rules:metrics/train.json"],
-                                   repo).stdout)
+    train_metrics = json.loads(run(["git", "show", "best-rules:metrics/train.json"], repo).stdout)
     assert train_metrics["rules"] == int(best["rules"])
 
     run(["dvc", "exp", "apply", best["Experiment"]], repo)

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from panier import input_schema
-from panier import schema as S
-from panier.config import GeneratorParams, ParsingParams, ValidateParams, parse_params
-from panier.errors import ConfigError, DataError
-from panier.generate import generate_line_items
-from panier.validation import (
+from panier.core import schema as S
+from panier.core.config import GeneratorParams, ParsingParams, ValidateParams, parse_params
+from panier.core.errors import ConfigError, DataError
+from panier.stages.ingest.generate import generate_line_items
+from panier.stages.validate import input_schema
+from panier.stages.validate.validation import (
     FIXES,
     REASON_COLUMN,
     REASON_COLUMNS,
@@ -29,15 +29,23 @@ from panier.validation import (
 )
 
 TODAY = date(2025, 6, 1)
-PARAMS = ValidateParams(max_rejected_share=0.05, max_basket_items=5, max_quantity=10_000,
-                        min_timestamp=date(2000, 1, 1))
+PARAMS = ValidateParams(
+    max_rejected_share=0.05, max_basket_items=5, max_quantity=10_000, min_timestamp=date(2000, 1, 1)
+)
 
 
 def row(invoice: str = "1001", item: str = "A", **changes) -> dict:
     """One valid line item as a text export holds it."""
-    values = {S.INVOICE: invoice, S.TIMESTAMP: "2025-01-15 10:30:00", S.CUSTOMER: "17850",
-              S.COUNTRY: "United Kingdom", S.ITEM: item, S.DESCRIPTION: f"ITEM {item}",
-              S.QUANTITY: "2", S.PRICE: "1.25"}
+    values = {
+        S.INVOICE: invoice,
+        S.TIMESTAMP: "2025-01-15 10:30:00",
+        S.CUSTOMER: "17850",
+        S.COUNTRY: "United Kingdom",
+        S.ITEM: item,
+        S.DESCRIPTION: f"ITEM {item}",
+        S.QUANTITY: "2",
+        S.PRICE: "1.25",
+    }
     values.update(changes)
     return values
 
@@ -92,7 +100,8 @@ def test_each_reason_code_rejects_its_rows_and_only_them(reason: str):
     assert list(rejected[REASON_COLUMN]) == [reason] * len(bad)
     assert list(rejected[ROW_COLUMN]) == list(range(18, 18 + len(bad)))
     assert result.report["rejected_by_reason"] == {
-        code: (len(bad) if code == reason else 0) for code in REASONS}
+        code: (len(bad) if code == reason else 0) for code in REASONS
+    }
     assert result.report["rows_clean"] == 18
 
 
@@ -104,10 +113,14 @@ def test_a_row_with_several_problems_gets_the_first_reason_in_priority_order():
 
 
 def test_a_value_that_does_not_parse_is_unparseable_not_missing():
-    result = validate([*base_rows(), row(timestamp="garbage"), row(quantity="abc"),
-                       row(unit_price="n/a")])
+    result = validate(
+        [*base_rows(), row(timestamp="garbage"), row(quantity="abc"), row(unit_price="n/a")]
+    )
     assert list(result.rejected[REASON_COLUMN]) == [
-        "unparseable_timestamp", "unparseable_quantity", "unparseable_unit_price"]
+        "unparseable_timestamp",
+        "unparseable_quantity",
+        "unparseable_unit_price",
+    ]
 
 
 def test_every_row_is_accounted_for_exactly_and_rejected_rows_keep_their_original_values():
@@ -131,19 +144,33 @@ def test_every_row_is_accounted_for_exactly_and_rejected_rows_keep_their_origina
 
 
 def test_the_generators_dirt_is_caught_and_the_counts_add_up():
-    lines = generate_line_items(GeneratorParams(n_invoices=800, n_customers=200,
-                                                dirty_share=0.05))
-    result = validate_line_items(lines, ValidateParams(max_rejected_share=0.2),
-                                 today=date(2026, 1, 1))
+    lines = generate_line_items(GeneratorParams(n_invoices=800, n_customers=200, dirty_share=0.05))
+    result = validate_line_items(
+        lines, ValidateParams(max_rejected_share=0.2), today=date(2026, 1, 1)
+    )
     report = result.report
     assert report["rows_in"] == len(lines) == report["rows_clean"] + report["rows_rejected"]
     assert sum(report["rejected_by_reason"].values()) == report["rows_rejected"]
-    for code in ("cancelled_invoice", "non_product", "non_positive_price",
-                 "missing_item_code", "duplicate_row"):
+    for code in (
+        "cancelled_invoice",
+        "non_product",
+        "non_positive_price",
+        "missing_item_code",
+        "duplicate_row",
+    ):
         assert report["rejected_by_reason"][code] > 0, code
     assert report["clean_rows_without_customer"] > 0  # guests are kept, and counted
     assert list(result.clean.dtypes.astype(str)) == [
-        "str", "datetime64[ns]", "str", "str", "str", "str", "int64", "float64", "int64"]
+        "str",
+        "datetime64[ns]",
+        "str",
+        "str",
+        "str",
+        "str",
+        "int64",
+        "float64",
+        "int64",
+    ]
     assert list(result.clean.columns) == [*S.COLUMNS, S.SOURCE_ROW]
 
 
@@ -167,8 +194,9 @@ def test_the_threshold_failure_names_the_file_the_column_the_reason_example_rows
     result = validate(rows, source_columns={S.PRICE: "UnitPrice", S.INVOICE: "InvoiceNo"})
     message = rejection_error(result, PARAMS)
     assert message is not None
-    assert message.startswith("export.csv: 5 of 23 rows rejected (21.74%), above "
-                               "validate.max_rejected_share (5.00%)")
+    assert message.startswith(
+        "export.csv: 5 of 23 rows rejected (21.74%), above validate.max_rejected_share (5.00%)"
+    )
     assert "non_positive_price" in message
     assert "column unit_price ('UnitPrice' in the source)" in message
     assert "e.g. source rows 18, 19, 20" in message
@@ -247,14 +275,20 @@ def test_unmapped_columns_are_reported_not_rejected():
 # --- coercion ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "parsing", "expected"), [
-    ("2025-01-15 10:30:00", ParsingParams(), "2025-01-15 10:30:00"),
-    ("2025-01-15T10:30:00+02:00", ParsingParams(), "2025-01-15 08:30:00"),
-    ("12/1/2010 8:26", ParsingParams(), "2010-12-01 08:26:00"),
-    ("12/1/2010 8:26", ParsingParams(dayfirst=True), "2010-01-12 08:26:00"),
-    ("15.01.2025 10:30", ParsingParams(timestamp_format="%d.%m.%Y %H:%M"),
-     "2025-01-15 10:30:00"),
-])
+@pytest.mark.parametrize(
+    ("text", "parsing", "expected"),
+    [
+        ("2025-01-15 10:30:00", ParsingParams(), "2025-01-15 10:30:00"),
+        ("2025-01-15T10:30:00+02:00", ParsingParams(), "2025-01-15 08:30:00"),
+        ("12/1/2010 8:26", ParsingParams(), "2010-12-01 08:26:00"),
+        ("12/1/2010 8:26", ParsingParams(dayfirst=True), "2010-01-12 08:26:00"),
+        (
+            "15.01.2025 10:30",
+            ParsingParams(timestamp_format="%d.%m.%Y %H:%M"),
+            "2025-01-15 10:30:00",
+        ),
+    ],
+)
 def test_timestamps_parse_from_common_formats_to_naive_utc(text, parsing, expected):
     rows = base_rows()
     for r in rows:
@@ -275,11 +309,18 @@ def test_decimal_commas_parse_when_configured_and_are_rejected_otherwise():
 
 
 def test_typed_sources_are_coerced_without_losing_identifiers():
-    data = pd.DataFrame({
-        S.INVOICE: np.repeat([536365, 536366], 2), S.TIMESTAMP: pd.to_datetime(
-            ["2025-01-15"] * 4), S.CUSTOMER: [17850.0, 17850.0, np.nan, np.nan],
-        S.COUNTRY: "United Kingdom", S.ITEM: ["85123A", "71053"] * 2,
-        S.DESCRIPTION: "x", S.QUANTITY: [6, 6, 8, 8], S.PRICE: [2.55, 3.39, 2.75, 3.39]})
+    data = pd.DataFrame(
+        {
+            S.INVOICE: np.repeat([536365, 536366], 2),
+            S.TIMESTAMP: pd.to_datetime(["2025-01-15"] * 4),
+            S.CUSTOMER: [17850.0, 17850.0, np.nan, np.nan],
+            S.COUNTRY: "United Kingdom",
+            S.ITEM: ["85123A", "71053"] * 2,
+            S.DESCRIPTION: "x",
+            S.QUANTITY: [6, 6, 8, 8],
+            S.PRICE: [2.55, 3.39, 2.75, 3.39],
+        }
+    )
     result = validate_line_items(data, PARAMS, today=TODAY)
     assert result.report["rows_rejected"] == 0
     assert list(result.clean[S.CUSTOMER].fillna("-")) == ["17850", "17850", "-", "-"]
@@ -329,10 +370,19 @@ def test_the_markdown_report_accounts_for_every_row_and_shows_examples_and_fixes
 def test_the_observed_schema_names_each_column_and_the_kind_of_its_values():
     data = frame(base_rows()).assign(Region="North", Discount="0.1", Empty=None)
     observed = input_schema.observe(data)["columns"]
-    assert observed == {S.INVOICE: "string", S.TIMESTAMP: "timestamp", S.CUSTOMER: "string",
-                        S.COUNTRY: "string", S.ITEM: "string", S.DESCRIPTION: "string",
-                        S.QUANTITY: "integer", S.PRICE: "number", "Region": "string",
-                        "Discount": "number", "Empty": "empty"}
+    assert observed == {
+        S.INVOICE: "string",
+        S.TIMESTAMP: "timestamp",
+        S.CUSTOMER: "string",
+        S.COUNTRY: "string",
+        S.ITEM: "string",
+        S.DESCRIPTION: "string",
+        S.QUANTITY: "integer",
+        S.PRICE: "number",
+        "Region": "string",
+        "Discount": "number",
+        "Empty": "empty",
+    }
 
 
 def test_a_column_that_appears_disappears_or_changes_type_is_reported():

@@ -34,11 +34,14 @@ DEPENDABOT = ROOT / ".github" / "dependabot.yml"  # keeps the pinned SHAs curren
 TOOLS = ROOT / "tests" / "tools"
 BIN = Path(sys.executable).parent
 
-TESTS, REPORT, COMMENT, PUBLISH = (ROOT / ".github" / "workflows" / name for name in (
-    "tests.yml", "pr-report.yml", "pr-report-comment.yml", "dvc-publish.yml"))
+TESTS, REPORT, COMMENT, PUBLISH = (
+    ROOT / ".github" / "workflows" / name
+    for name in ("tests.yml", "pr-report.yml", "pr-report-comment.yml", "dvc-publish.yml")
+)
 # Continuous training (docs/how-to/continuous-training.md).
-RETRAIN, RELEASE, ROLLBACK = (ROOT / ".github" / "workflows" / name for name in (
-    "retrain.yml", "release.yml", "rollback.yml"))
+RETRAIN, RELEASE, ROLLBACK = (
+    ROOT / ".github" / "workflows" / name for name in ("retrain.yml", "release.yml", "rollback.yml")
+)
 
 
 def need(tool: str, path: Path | None) -> Path:
@@ -71,22 +74,40 @@ def test_the_ci_workflows_exist():
 
 def test_actionlint_finds_nothing():
     node = need("node", which("node"))
-    need("actionlint (npm ci --prefix tests/tools)",
-         TOOLS / "node_modules" / "@tktco" / "node-actionlint" / "main.wasm")
-    result = subprocess.run([str(node), str(TOOLS / "actionlint.cjs"), *map(str, WORKFLOWS)],
-                            capture_output=True, text=True, timeout=300)
+    need(
+        "actionlint (npm ci --prefix tests/tools)",
+        TOOLS / "node_modules" / "@tktco" / "node-actionlint" / "main.wasm",
+    )
+    result = subprocess.run(
+        [str(node), str(TOOLS / "actionlint.cjs"), *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     findings = json.loads(result.stdout)
     assert findings == [], "\n".join(
         f"{Path(f['file']).name}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]"
-        for f in findings)
+        for f in findings
+    )
 
 
 def test_zizmor_finds_nothing_with_the_strictest_persona():
     zizmor = need("zizmor", which("zizmor"))
-    result = subprocess.run([str(zizmor), "--offline", "--persona=pedantic", "--format=json",
-                             "--no-progress", str(DEPENDABOT), *map(str, WORKFLOWS)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            str(zizmor),
+            "--offline",
+            "--persona=pedantic",
+            "--format=json",
+            "--no-progress",
+            str(DEPENDABOT),
+            *map(str, WORKFLOWS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     findings = json.loads(result.stdout or "[]")
     assert findings == [], result.stdout
     assert result.returncode == 0, result.stderr
@@ -98,7 +119,8 @@ def test_every_silenced_zizmor_finding_says_why():
             if "zizmor: ignore" in line:
                 reason = line.split("zizmor: ignore", 1)[1]
                 assert re.match(r"\[[a-z-]+(,\s*[a-z-]+)*\]\s+--\s+\S.{20,}", reason), (
-                    f"{workflow.name}:{number}: say why after '--'")
+                    f"{workflow.name}:{number}: say why after '--'"
+                )
 
 
 def test_every_run_script_passes_shellcheck():
@@ -107,10 +129,15 @@ def test_every_run_script_passes_shellcheck():
         for job_id, step in steps(load_workflow(workflow)):
             if "run" not in step:
                 continue
-            result = subprocess.run([str(shellcheck), "--shell=bash", "--severity=style", "-"],
-                                    input=step["run"], capture_output=True, text=True)
+            result = subprocess.run(
+                [str(shellcheck), "--shell=bash", "--severity=style", "-"],
+                input=step["run"],
+                capture_output=True,
+                text=True,
+            )
             assert result.returncode == 0, (
-                f"{workflow.name} / {job_id} / {step.get('name')}:\n{result.stdout}")
+                f"{workflow.name} / {job_id} / {step.get('name')}:\n{result.stdout}"
+            )
 
 
 # --- the security design ---------------------------------------------------------------------
@@ -145,10 +172,12 @@ def test_jobs_that_run_pull_request_code_can_write_nothing():
 
 
 def test_only_the_comment_job_may_write_to_pull_requests_and_it_runs_no_pr_code():
-    writers = {(w.name, job_id) for w in WORKFLOWS
-               for job_id, job in load_workflow(w)["jobs"].items()
-               if {"pull-requests", "issues"} & {k for k, v in job["permissions"].items()
-                                                 if v == "write"}}
+    writers = {
+        (w.name, job_id)
+        for w in WORKFLOWS
+        for job_id, job in load_workflow(w)["jobs"].items()
+        if {"pull-requests", "issues"} & {k for k, v in job["permissions"].items() if v == "write"}
+    }
     # The retraining opens its own pull request; it runs main's code only (see below).
     assert writers == {(COMMENT.name, "comment"), (RETRAIN.name, "retrain")}
     doc = load_workflow(COMMENT)
@@ -189,8 +218,9 @@ def test_cloud_credentials_reach_only_branches_of_this_repository_and_main():
     assert source["env"]["THIS_REPO"] == "${{ github.repository }}"
     assert '[ "$HEAD_REPO" = "$THIS_REPO" ]' in source["run"]
     for step in report:
-        if "aws-actions/configure-aws-credentials" in step.get("uses", "") or "dvc remote" in \
-                step.get("run", ""):
+        if "aws-actions/configure-aws-credentials" in step.get(
+            "uses", ""
+        ) or "dvc remote" in step.get("run", ""):
             assert step["if"] == "steps.source.outputs.remote == 'true'"
             assert "role-to-assume" in step.get("with", {"role-to-assume": 1})
     publish = load_workflow(PUBLISH)
@@ -199,11 +229,17 @@ def test_cloud_credentials_reach_only_branches_of_this_repository_and_main():
 
 
 def _pushes(workflow: Path) -> list[str]:
-    scripts = [step.get("run", "") for job in load_workflow(workflow)["jobs"].values()
-               for step in job["steps"]]
+    scripts = [
+        step.get("run", "")
+        for job in load_workflow(workflow)["jobs"].values()
+        for step in job["steps"]
+    ]
     joined = "\n".join(scripts).replace("\\\n", " ")
-    return [line.strip() for line in joined.splitlines()
-            if re.search(r"\bgit\b.*\bpush\b", line) and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in joined.splitlines()
+        if re.search(r"\bgit\b.*\bpush\b", line) and not line.strip().startswith("#")
+    ]
 
 
 def test_retraining_runs_main_on_a_schedule_and_proposes_through_a_bot_branch_only():
@@ -211,17 +247,24 @@ def test_retraining_runs_main_on_a_schedule_and_proposes_through_a_bot_branch_on
     assert set(doc["on"]) == {"schedule", "workflow_dispatch"}  # never pull-request code
     assert doc["on"]["schedule"][0]["cron"]
     job = doc["jobs"]["retrain"]
-    assert job["permissions"] == {"contents": "write", "pull-requests": "write",
-                                  "id-token": "write"}
+    assert job["permissions"] == {
+        "contents": "write",
+        "pull-requests": "write",
+        "id-token": "write",
+    }
     scripts = "\n".join(s.get("run", "") for s in job["steps"])
     # The gate's champion is recorded first; the source is read again; the pull request
     # is opened only when the gate passed and drift or the schedule asks for a model.
-    assert scripts.index("python -m panier.gate champion") < scripts.index("dvc repro --pull")
+    assert scripts.index("panier gate champion") < scripts.index("dvc repro --pull")
     # check-params first: ingest depends on its output, and it refuses secrets in the path
     assert "dvc repro --pull --force --single-item check-params ingest" in scripts
-    gated = [s for s in job["steps"] if "gh pr create" in s.get("run", "")
-             or "git push" in s.get("run", "").replace("\\\n", " ")
-             or "push --force" in s.get("run", "")]
+    gated = [
+        s
+        for s in job["steps"]
+        if "gh pr create" in s.get("run", "")
+        or "git push" in s.get("run", "").replace("\\\n", " ")
+        or "push --force" in s.get("run", "")
+    ]
     assert gated and all(s["if"] == "steps.decide.outputs.propose == 'true'" for s in gated)
     pushes = _pushes(RETRAIN)
     assert pushes and all('"HEAD:refs/heads/$BRANCH"' in p for p in pushes), pushes
@@ -238,8 +281,11 @@ def test_a_merged_model_goes_to_staging_and_to_prod_only_through_the_environment
     assert "environment" not in staging
     assert prod["environment"] == "production" and prod["needs"] == "staging"
     scripts = "\n".join(s.get("run", "") for s in staging["steps"])
-    for command in ("python -m panier.remote push", "python -m panier.registry register",
-                    "python -m panier.registry promote \"$version\" staging"):
+    for command in (
+        "panier remote push",
+        "panier registry register",
+        'panier registry promote "$version" staging',
+    ):
         assert command in scripts
     prod_scripts = "\n".join(s.get("run", "") for s in prod["steps"])
     assert 'promote "$VERSION" prod' in prod_scripts
@@ -254,7 +300,7 @@ def test_a_rollback_is_one_dispatch_with_a_reason_in_the_production_environment(
     assert inputs["reason"]["required"] is True and inputs["stage"]["default"] == "prod"
     job = doc["jobs"]["rollback"]
     assert job["environment"] == "production"
-    step = next(s for s in job["steps"] if "panier.registry rollback" in s.get("run", ""))
+    step = next(s for s in job["steps"] if "panier registry rollback" in s.get("run", ""))
     assert step["env"]["REASON"] == "${{ inputs.reason }}"  # not interpolated into the script
     assert '-m "$REASON' in step["run"]
     assert all("refs/tags/" in p for p in _pushes(ROLLBACK))
@@ -262,16 +308,25 @@ def test_a_rollback_is_one_dispatch_with_a_reason_in_the_production_environment(
 
 def test_main_is_published_with_the_run_cache_a_teammate_can_restore_from():
     """Plain `dvc push --run-cache` leaves out the metrics a cached evaluate needs."""
-    scripts = [step.get("run", "") for job in load_workflow(PUBLISH)["jobs"].values()
-               for step in job["steps"]]
-    pushes = [line.strip() for script in scripts for line in script.splitlines()
-              if re.search(r"\bpush\b", line) and not line.strip().startswith("#")]
-    assert pushes == ["python -m panier.remote push"]
+    scripts = [
+        step.get("run", "")
+        for job in load_workflow(PUBLISH)["jobs"].values()
+        for step in job["steps"]
+    ]
+    pushes = [
+        line.strip()
+        for script in scripts
+        for line in script.splitlines()
+        if re.search(r"\bpush\b", line) and not line.strip().startswith("#")
+    ]
+    assert pushes == ["panier remote push"]
 
 
-@pytest.mark.parametrize("workflow", [w for w in WORKFLOWS
-                                      if re.search(r"\b(dvc|cml)\b|\.ci/run", w.read_text())],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "workflow",
+    [w for w in WORKFLOWS if re.search(r"\b(dvc|cml)\b|\.ci/run", w.read_text())],
+    ids=lambda p: p.name,
+)
 def test_dvc_and_cml_telemetry_are_off(workflow: Path):
     env = load_workflow(workflow)["env"]
     assert env["DVC_NO_ANALYTICS"] == "1"
@@ -286,8 +341,11 @@ def test_checkouts_keep_no_credentials(workflow: Path):
 
 
 def test_the_comment_is_updated_in_place_and_nothing_is_uploaded():
-    post = next(s for s in load_workflow(COMMENT)["jobs"]["comment"]["steps"]
-                if "cml comment" in s.get("run", ""))
+    post = next(
+        s
+        for s in load_workflow(COMMENT)["jobs"]["comment"]["steps"]
+        if "cml comment" in s.get("run", "")
+    )
     command = " ".join(post["run"].replace("\\\n", " ").split())
     assert "cml comment update" in command
     assert '--watermark-title="panier-pr-report"' in command
@@ -312,20 +370,26 @@ def test_tests_run_on_every_supported_python_from_the_lock_file_with_a_pip_cache
 # --- the expression evaluator of tests/gha.py (used to run the report workflow's steps) -------
 
 
-@pytest.mark.parametrize(("expression", "expected"), [
-    ("steps.pr.outputs.post == 'true'", True),
-    ("steps.pr.outputs.missing == ''", True),  # null and '' both coerce to 0, as on GitHub
-    ("steps.pr.outputs.missing != ''", False),
-    ("vars.REGION || 'us-east-1'", "us-east-1"),
-    ("github.event.pull_request.head.repo.full_name == 'Org/Repo'", True),  # ignores case
-    ("github.event_name == 'push' && vars.REGION", False),
-    ("!(github.event_name == 'push') && 'x'", "x"),
-    ("github.event.pull_request.number == '7'", True),
-])
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("steps.pr.outputs.post == 'true'", True),
+        ("steps.pr.outputs.missing == ''", True),  # null and '' both coerce to 0, as on GitHub
+        ("steps.pr.outputs.missing != ''", False),
+        ("vars.REGION || 'us-east-1'", "us-east-1"),
+        ("github.event.pull_request.head.repo.full_name == 'Org/Repo'", True),  # ignores case
+        ("github.event_name == 'push' && vars.REGION", False),
+        ("!(github.event_name == 'push') && 'x'", "x"),
+        ("github.event.pull_request.number == '7'", True),
+    ],
+)
 def test_the_step_runner_evaluates_expressions_as_github_does(expression: str, expected: Any):
     pull_request = {"number": 7, "head": {"repo": {"full_name": "org/repo"}}}
-    contexts = {"steps": {"pr": {"outputs": {"post": "true"}}}, "vars": {},
-                "github": {"event_name": "pull_request", "event": {"pull_request": pull_request}}}
+    contexts = {
+        "steps": {"pr": {"outputs": {"post": "true"}}},
+        "vars": {},
+        "github": {"event_name": "pull_request", "event": {"pull_request": pull_request}},
+    }
     assert evaluate(expression, contexts) == expected
 
 

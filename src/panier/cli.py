@@ -27,45 +27,67 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 
 # Stage name (as in dvc.yaml) -> module with ``main()``; run through stages._runner.
 STAGES = {
-    "ingest": "panier.stages.ingest",
-    "validate": "panier.stages.validate",
-    "train": "panier.stages.train",
-    "export-pmml": "panier.stages.export_pmml",
-    "evaluate": "panier.stages.evaluate",
-    "drift-check": "panier.stages.drift_check",
-    "affinity": "panier.stages.affinity",
-    "gate": "panier.stages.gate",
+    "ingest": "panier.stages.ingest.stage",
+    "validate": "panier.stages.validate.stage",
+    "train": "panier.stages.train.stage",
+    "export-pmml": "panier.stages.export_pmml.stage",
+    "evaluate": "panier.stages.evaluate.stage",
+    "drift-check": "panier.stages.drift_check.stage",
+    "affinity": "panier.stages.affinity.stage",
+    "gate": "panier.stages.gate.stage",
 }
 
 # Subcommand -> (module, its ``main(argv) -> int``, one line of help). Their own parsers
 # read the rest of the command line, so ``panier registry promote --help`` is theirs.
 TOOLS = {
-    "check": ("panier.check", "main", "check params.yaml before `dvc repro` (what would hang "
-              "DVC or make it print a secret)"),
-    "report": ("panier.report", "main", "compare the workspace with a base revision and "
-               "print the pull-request comment"),
-    "remote": ("panier.remote", "main", "check, push and pull the DVC remote storage"),
-    "registry": ("panier.registry", "main", "model versions and stages: register, promote, "
-                 "show, history, fetch"),
-    "gate": ("panier.gate", "main", "champion versus challenger: record the champion before "
-             "`dvc repro`, decide whether to propose the new model"),
-    "schema": ("panier.input_schema", "main", "accept the last observed input schema as "
-               "the reference"),
+    "check": (
+        "panier.stages.check_params.check",
+        "main",
+        "check params.yaml before `dvc repro` (what would hang DVC or make it print a secret)",
+    ),
+    "report": (
+        "panier.ops.report",
+        "main",
+        "compare the workspace with a base revision and print the pull-request comment",
+    ),
+    "remote": ("panier.ops.remote", "main", "check, push and pull the DVC remote storage"),
+    "registry": (
+        "panier.ops.registry",
+        "main",
+        "model versions and stages: register, promote, show, history, fetch",
+    ),
+    "gate": (
+        "panier.ops.champion",
+        "main",
+        "champion versus challenger: record the champion before "
+        "`dvc repro`, decide whether to propose the new model",
+    ),
+    "schema": (
+        "panier.stages.validate.input_schema",
+        "main",
+        "accept the last observed input schema as the reference",
+    ),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="panier", description="One command for everything a Panier user runs.",
+        prog="panier",
+        description="One command for everything a Panier user runs.",
         epilog="Exit codes: 0 ok, 1 error, 2 usage error, 3 drift found "
-               "(drift.fail_on_drift). `panier COMMAND --help` for each command.")
+        "(drift.fail_on_drift). `panier COMMAND --help` for each command.",
+    )
     parser.add_argument("--version", action="version", version=f"panier {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    stage = commands.add_parser("stage", help="run one pipeline stage, as dvc.yaml does",
-                                description="Run one pipeline stage in the current "
-                                            "directory (normally `dvc repro` does this).")
-    stage.add_argument("name", choices=list(STAGES), metavar="NAME",
-                       help="the stage: " + ", ".join(STAGES))
+    stage = commands.add_parser(
+        "stage",
+        help="run one pipeline stage, as dvc.yaml does",
+        description="Run one pipeline stage in the current "
+        "directory (normally `dvc repro` does this).",
+    )
+    stage.add_argument(
+        "name", choices=list(STAGES), metavar="NAME", help="the stage: " + ", ".join(STAGES)
+    )
     for name, (_, _, summary) in TOOLS.items():
         tool = commands.add_parser(name, help=summary, add_help=False)
         tool.add_argument("args", nargs=argparse.REMAINDER)
@@ -80,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(tool(argv[1:]) or 0)
     args = build_parser().parse_args(argv)
     if args.command == "stage":
-        from panier.stages._runner import run_stage
+        from panier.core.runner import run_stage
 
         module = importlib.import_module(STAGES[args.name])
         run_stage(args.name, module.main, argv=[])

@@ -1,0 +1,160 @@
+"""Reading and writing at the pipeline's edges: every file a stage touches goes through here.
+
+Writers are deterministic (fixed column order, no index, sorted JSON keys), so that the
+same inputs and params give byte-identical files and DVC sees no spurious change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from panier.core.errors import DataError
+
+log = logging.getLogger(__name__)
+
+
+def read_parquet(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path} does not exist: run the stage that writes it first (dvc repro)")
+    frame = pd.read_parquet(path)
+    log.info("read %s: %s rows", path, f"{len(frame):,}")
+    return frame
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # Drop pandas' schema metadata: it embeds the pandas version, which is not data.
+    table = table.replace_schema_metadata(None)
+    pq.write_table(table, path, compression="zstd", write_statistics=True)
+    log.info("wrote %s: %s rows", path, f"{len(frame):,}")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        # JSON has no NaN or infinity; null keeps the file valid for every reader.
+        return None if not math.isfinite(value) else round(value, 6)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def write_json(data: dict[str, Any], path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    log.info("wrote %s", path)
+
+
+def write_bytes(data: bytes, path: str | Path) -> None:
+    """A file written as given (an XML document, say), its folder made if missing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    log.info("wrote %s: %s bytes", path, f"{len(data):,}")
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path} does not exist: run the stage that writes it first (dvc repro)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    log.info("wrote %s: %s rows", path, f"{len(frame):,}")
+
+
+def write_text(text: str, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    log.info("wrote %s", path)
+
+
+def file_md5(path: str | Path) -> str:
+    """The md5 of a file's bytes, read in 1 MB chunks: the hash DVC records in dvc.lock."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with Path(path).open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A content hash of a frame's column names, values and missing values: independent of
+    file encoding, index, and how the values lie in memory (a slice or a copy, Arrow-backed
+    or NumPy strings). Hashes each column's values as Arrow lays them out: about twice as
+    fast as pandas' row hashes."""
+    digest = hashlib.sha256()
+    digest.update(",".join(map(str, frame.columns)).encode())
+    for name in frame.columns:
+        for part in map(memoryview, _canonical_parts(frame[name])):
+            digest.update(part.nbytes.to_bytes(8, "little"))  # no two columns run together
+            digest.update(part)
+    return digest.hexdigest()
+
+
+def _canonical_parts(column: pd.Series) -> list[bytes | memoryview]:
+    """A column as bytes that equal values always give: its kind, where values are missing,
+    and the values (missing ones as zero or empty). Kinds Arrow cannot hold plainly (mixed
+    objects, categories, dates from a database) fall back to pandas' row hashes."""
+    try:
+        array = pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = None
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    kind = array.type if array is not None else None
+    if kind is None or not (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_timestamp(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+    ):
+        return [b"rows", pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes()]
+    missing = np.packbits(array.is_null().to_numpy(zero_copy_only=False)).tobytes()
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        array = array.cast(pa.large_string()).fill_null("")
+        _, offsets, data = array.buffers()
+        if offsets is None or data is None:  # no rows, or only empty strings
+            return [b"text", missing, np.zeros(len(array), dtype=np.int64).tobytes()]
+        bounds = np.frombuffer(offsets, dtype=np.int64)[
+            array.offset : array.offset + len(array) + 1
+        ]
+        text = data.slice(int(bounds[0]), int(bounds[-1] - bounds[0]))
+        return [b"text", missing, np.diff(bounds).tobytes(), text]
+    if pa.types.is_timestamp(kind):
+        array = array.cast(pa.timestamp("ns")).cast(pa.int64())
+    elif pa.types.is_integer(kind):
+        array = array.cast(pa.int64())
+    elif pa.types.is_floating(kind):
+        array = array.cast(pa.float64())
+    values = array.fill_null(0 if not pa.types.is_boolean(kind) else False)
+    return [str(array.type).encode(), missing, values.to_numpy(zero_copy_only=False).tobytes()]

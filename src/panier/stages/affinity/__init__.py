@@ -1,0 +1,1 @@
+"""Stage ``affinity``: product affinity groups for shelves, and the rules explorer page."""

@@ -1,0 +1,1 @@
+"""Stage ``evaluate``: leave-one-out ranking quality of the rules against baselines."""

@@ -1,0 +1,1 @@
+"""Stage ``gate``: champion versus challenger on the same held-out baskets."""

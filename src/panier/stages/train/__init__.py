@@ -1,0 +1,1 @@
+"""Stage ``train``: mine frequent itemsets and association rules, write the model."""

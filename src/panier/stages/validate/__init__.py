@@ -1,0 +1,2 @@
+"""Stage ``validate``: parse and check line items; every row ends clean or rejected with a
+reason."""
