@@ -41,7 +41,7 @@ def child(stage: str, workdir: str) -> None:
     os.chdir(workdir)
     import importlib
 
-    module = importlib.import_module(f"panier.stages.{stage}")
+    module = importlib.import_module(f"panier.stages.{stage}.stage")
     started = time.perf_counter()
     module.main()
     seconds = time.perf_counter() - started

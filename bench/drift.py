@@ -406,7 +406,7 @@ def _timing_repo(folder: Path, reference_rows: int, current_rows: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     for stage in ("ingest", "validate", "train", "evaluate"):
         subprocess.run(
-            [sys.executable, "-m", f"panier.stages.{stage}"],
+            [sys.executable, "-m", f"panier.stages.{stage}.stage"],
             cwd=folder,
             env=env,
             check=True,

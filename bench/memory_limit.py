@@ -52,7 +52,7 @@ def run_stages(repo: Path, limit_bytes: int) -> tuple[list[dict], str | None]:
             "--",
             sys.executable,
             "-m",
-            f"panier.stages.{module}",
+            f"panier.stages.{module}.stage",
         ]
         try:
             run = measure(args, repo, timeout=3600)

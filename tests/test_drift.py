@@ -568,7 +568,7 @@ def drift_check(repo: Path, fail_on) -> object:
 def test_fail_on_drift_fails_the_stage_with_a_readable_message(tmp_path: Path):
     repo = make_pipeline_repo(tmp_path, SMALL_DRIFTED)
     for stage in ("ingest", "validate", "train", "evaluate"):
-        run(["python", "-m", f"panier.stages.{stage}"], repo)
+        run(["python", "-m", f"panier.stages.{stage}.stage"], repo)
     result = drift_check(repo, True)
     assert result.returncode == 3  # drift found: not 1, so CI can tell it from a crash
     message = result.stderr.strip().splitlines()[-1]

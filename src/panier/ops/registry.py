@@ -121,8 +121,8 @@ def _check_pushed(repo: Path, version: str, commit: str, remote: str | None) -> 
         names = ", ".join(f"{path}/{f.name}" for f in files if f.md5 in absent)
         raise RegistryError(
             f"{ARTIFACT} {version} (commit {commit[:7]}): {names} not in "
-            f"{info.where}: check out that commit and run `python -m "
-            "panier.ops.remote push` first (or pass --no-remote-check)"
+            f"{info.where}: check out that commit and run `panier "
+            "remote push` first (or pass --no-remote-check)"
         )
 
 
@@ -229,9 +229,7 @@ def resolve(repo: Path, stage: str | None = None, version: str | None = None) ->
     for row in versions(repo):
         if row["version"] == version:
             return Resolved(version, row["commit"])
-    raise RegistryError(
-        f"{ARTIFACT} {version} is not registered: see `python -m panier.ops.registry show`"
-    )
+    raise RegistryError(f"{ARTIFACT} {version} is not registered: see `panier registry show`")
 
 
 # ---------------------------------------------------------------------------------------
