@@ -49,13 +49,10 @@ from panier.core import io  # noqa: E402
 from panier.core import schema as S  # noqa: E402
 from panier.core.baskets import Windows, baskets_from_lines, split_windows  # noqa: E402
 from panier.core.config import Params, load_params  # noqa: E402
-from panier.stages.drift_check.drift import (  # noqa: E402
-    Reference,
-    check_drift,
-    prepare_reference,
-    rule_label,
-    summarize_lines,
-)
+from panier.stages.drift_check.check import check_drift  # noqa: E402
+from panier.stages.drift_check.reference import Reference, prepare_reference  # noqa: E402
+from panier.stages.drift_check.rule_tests import rule_label  # noqa: E402
+from panier.stages.drift_check.summary import summarize_lines  # noqa: E402
 from panier.stages.drift_check.window import RejectedWindows, split_rejected  # noqa: E402
 from panier.stages.ingest.generate import generate_line_items, item_code  # noqa: E402
 from panier.stages.train.mining import association_rules, frequent_itemsets  # noqa: E402

@@ -20,25 +20,18 @@ from panier.core.baskets import baskets_from_lines, baskets_from_lists, split_wi
 from panier.core.config import load_params, parse_params
 from panier.core.errors import ConfigError, DataError
 from panier.core.recommend import RuleRecommender
-from panier.stages.drift_check.drift import (
-    DriftTest,
-    RuleMatches,
-    check_drift,
-    cohens_h,
-    decide,
-    explain,
-    match_rules,
-    numeric_test,
-    prepare_reference,
-    proportion_test,
-    rank_key,
-    retrain_decision,
-    rule_support_tests,
-    summarize_lines,
-    top_k_comparison,
-)
+from panier.stages.drift_check.check import check_drift
+from panier.stages.drift_check.data_tests import numeric_test, proportion_test
+from panier.stages.drift_check.decisions import decide, explain, retrain_decision
+from panier.stages.drift_check.findings import rank_key
+from panier.stages.drift_check.model_quality import top_k_comparison
+from panier.stages.drift_check.reference import prepare_reference
 from panier.stages.drift_check.report import plot_tables, render_markdown
 from panier.stages.drift_check.requestlog import read_request_log
+from panier.stages.drift_check.result import DriftTest
+from panier.stages.drift_check.rule_tests import RuleMatches, match_rules, rule_support_tests
+from panier.stages.drift_check.statistics import cohens_h
+from panier.stages.drift_check.summary import summarize_lines
 from panier.stages.drift_check.window import current_window, split_rejected
 from panier.stages.ingest.generate import generate_line_items
 from panier.stages.train.mining import association_rules, frequent_itemsets

@@ -14,23 +14,18 @@ from scipy import stats
 from panier.core import schema as S
 from panier.core.baskets import baskets_from_lines, baskets_from_lists
 from panier.stages.drift_check import noise
-from panier.stages.drift_check.drift import (
-    GROUPS,
-    DriftTest,
-    count_test,
-    item_share_tests,
-    numeric_test,
-    prepare_reference,
-    ranked_findings,
-    seasonal_hints,
-    summarize_lines,
-)
+from panier.stages.drift_check.data_tests import item_share_tests, numeric_test
+from panier.stages.drift_check.findings import GROUPS, ranked_findings, seasonal_hints
+from panier.stages.drift_check.reference import prepare_reference
 from panier.stages.drift_check.report import (
     items_table,
     numeric_table,
     plot_tables,
     render_markdown,
 )
+from panier.stages.drift_check.result import DriftTest
+from panier.stages.drift_check.statistics import count_test
+from panier.stages.drift_check.summary import summarize_lines
 from test_drift import PARAMS, World, generate
 
 NEW = "90001"

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from panier.core import schema as S
-from panier.stages.drift_check.drift import NUMERIC_FEATURES, WindowSummary
+from panier.stages.drift_check.summary import NUMERIC_FEATURES, WindowSummary
 
 # Plot file stem -> what it shows; dvc.yaml declares one plot per file.
 PLOTS = {
