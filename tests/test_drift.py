@@ -25,8 +25,9 @@ from panier.stages.drift_check.data_tests import numeric_test, proportion_test
 from panier.stages.drift_check.decisions import decide, explain, retrain_decision
 from panier.stages.drift_check.findings import rank_key
 from panier.stages.drift_check.model_quality import top_k_comparison
+from panier.stages.drift_check.plots import plot_tables
 from panier.stages.drift_check.reference import prepare_reference
-from panier.stages.drift_check.report import plot_tables, render_markdown
+from panier.stages.drift_check.report import render_markdown
 from panier.stages.drift_check.requestlog import read_request_log
 from panier.stages.drift_check.result import DriftTest
 from panier.stages.drift_check.rule_tests import RuleMatches, match_rules, rule_support_tests

@@ -21,8 +21,8 @@ from panier.stages.drift_check.check import check_drift
 from panier.stages.drift_check.dashboard import descriptions_of, render_dashboard
 from panier.stages.drift_check.dashboard_charts import MAX_BINS, MAX_RULE_POINTS, binned
 from panier.stages.drift_check.dashboard_findings import GROUPS, findings, group_of
+from panier.stages.drift_check.plots import plot_tables
 from panier.stages.drift_check.reference import prepare_reference
-from panier.stages.drift_check.report import plot_tables
 from panier.stages.drift_check.summary import summarize_lines
 from panier.stages.drift_check.window import split_rejected
 from panier.stages.ingest.generate import generate_line_items

@@ -16,13 +16,9 @@ from panier.core.baskets import baskets_from_lines, baskets_from_lists
 from panier.stages.drift_check import noise
 from panier.stages.drift_check.data_tests import item_share_tests, numeric_test
 from panier.stages.drift_check.findings import GROUPS, ranked_findings, seasonal_hints
+from panier.stages.drift_check.plots import items_table, numeric_table, plot_tables
 from panier.stages.drift_check.reference import prepare_reference
-from panier.stages.drift_check.report import (
-    items_table,
-    numeric_table,
-    plot_tables,
-    render_markdown,
-)
+from panier.stages.drift_check.report import render_markdown
 from panier.stages.drift_check.result import DriftTest
 from panier.stages.drift_check.statistics import count_test
 from panier.stages.drift_check.summary import summarize_lines

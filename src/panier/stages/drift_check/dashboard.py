@@ -2,7 +2,7 @@
 stage's outputs (``metrics/drift.html``), offline, with nothing to install.
 
 In: the drift-check report (the dict written to ``metrics/drift.json``), the plot tables of
-``drift_report.plot_tables`` and, optionally, item descriptions (code -> description). Out:
+``plots.plot_tables`` and, optionally, item descriptions (code -> description). Out:
 HTML text. The page holds the verdict, the findings by group (catalogue, price, basket shape,
 rules, model quality, data quality: one kind cannot crowd out the others), reference-vs-current
 charts of every feature the current window has (side-by-side bars on binned axes, never

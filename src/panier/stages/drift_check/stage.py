@@ -9,8 +9,9 @@ from panier.core.errors import DataError, DriftDetected
 from panier.core.runner import run_stage
 from panier.stages.drift_check.check import check_drift
 from panier.stages.drift_check.dashboard import descriptions_of, render_dashboard
+from panier.stages.drift_check.plots import PLOTS, plot_tables
 from panier.stages.drift_check.reference import prepare_reference
-from panier.stages.drift_check.report import PLOTS, plot_tables, render_markdown
+from panier.stages.drift_check.report import render_markdown
 from panier.stages.drift_check.summary import summarize_lines
 from panier.stages.drift_check.window import current_window, split_rejected
 
