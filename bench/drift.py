@@ -267,21 +267,13 @@ def replicate(seed: int) -> list[dict]:
             PARAMS.evaluate,
         )
         seconds = time.perf_counter() - started
-        flagged = report["data_drift"] or report["concept_drift"]
-        top = report["top_drifted"][0] if report["top_drifted"] else ""
+        flagged = report.data_drift or report.concept_drift
+        top = report.top_drifted[0] if report.top_drifted else ""
         # Effects and floors of the tests some scenario plants (all the tables read).
-        effects = {
-            f"{t['kind']}: {t['feature']}": t["effect"]
-            for t in report["tests"]
-            if f"{t['kind']}: {t['feature']}" in planted
-        }
-        floors = {
-            f"{t['kind']}: {t['feature']}": t["floor"]
-            for t in report["tests"]
-            if f"{t['kind']}: {t['feature']}" in planted
-        }
+        effects = {t.name: t.effect for t in report.tests if t.name in planted}
+        floors = {t.name: t.floor for t in report.tests if t.name in planted}
         # What testing each at p < 0.05 with no correction and no effect floor would say.
-        naive = any(t["p_value"] < 0.05 for t in report["tests"])
+        naive = any(t.p_value < 0.05 for t in report.tests)
         rows.append(
             {
                 "seed": seed,
@@ -291,8 +283,8 @@ def replicate(seed: int) -> list[dict]:
                 "named_first": bool(flagged and top in scenario.expected),
                 "top": top,
                 "tested": bool(set(scenario.expected) & set(effects)),
-                "tests": report["tests_run"],
-                "kinds": sorted({t.split(":")[0] for t in report["top_drifted"]}),
+                "tests": report.tests_run,
+                "kinds": sorted({t.split(":")[0] for t in report.top_drifted}),
                 "seconds": seconds,
                 "effects": effects,
                 "floors": floors,

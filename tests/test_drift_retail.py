@@ -47,13 +47,13 @@ def with_new_product(lines: pd.DataFrame, share: float, seed: int = 0) -> pd.Dat
 def test_a_new_product_is_a_finding_of_its_own_named_by_description(world: World):
     current = summarize_lines(with_new_product(world.windows.current, 0.03), world.rejected.current)
     report = world.check(current)
-    assert report["top_drifted"][0] == f"new_item: {NEW}"
-    first = report["findings"][0]
-    assert (first["kind"], first["group"], first["feature"]) == ("new_item", "catalogue", NEW)
-    assert first["label"].startswith(f"new product RAINBOW PICNIC BLANKET ({NEW}): in 3.")
-    assert "none in training" in first["label"] and first["co_bought"]
-    assert [e["name"] for e in report["items"]["new"]] == [NEW]
-    assert report["retrain_recommended"]
+    assert report.top_drifted[0] == f"new_item: {NEW}"
+    first = report.findings[0]
+    assert (first.kind, first.group, first.feature) == ("new_item", "catalogue", NEW)
+    assert first.label.startswith(f"new product RAINBOW PICNIC BLANKET ({NEW}): in 3.")
+    assert "none in training" in first.label and first.detail["co_bought"]
+    assert [e["name"] for e in report.items["new"]] == [NEW]
+    assert report.retrain_recommended
 
 
 def test_a_new_product_in_one_percent_of_a_small_window_is_still_tested(world: World):
@@ -169,21 +169,21 @@ def test_a_weekend_only_basket_size_change_is_seen_in_whole_number_counts():
 def test_the_changed_two_item_rule_is_named_before_its_sub_rules(world: World):
     report = world.check(world.current(generate({"weakened_rule": 1, "weakened_confidence": 0.4})))
     changed = "rule_confidence: {10070, 10085} -> 10100"
-    assert report["top_drifted"][0] == changed
-    for finding in report["findings"]:
-        if finding["kind"] == "rule_confidence" and finding["feature"] != changed.split(": ")[1]:
-            assert finding.get("explained_by"), finding["feature"]
+    assert report.top_drifted[0] == changed
+    for finding in report.findings:
+        if finding.kind == "rule_confidence" and finding.feature != changed.split(": ")[1]:
+            assert finding.detail.get("explained_by"), finding.feature
 
 
 def test_a_short_window_stays_quiet_and_says_what_it_cannot_see(world: World):
     lines = world.windows.current
     last_week = lines[lines[S.TIMESTAMP] > lines[S.TIMESTAMP].max() - pd.Timedelta(days=7)]
     report = world.check(summarize_lines(last_week))
-    assert not report["drift_detected"]
-    blind = [s for s in report["skipped"] if "only a confidence change above" in s["reason"]]
+    assert not report.drift_detected
+    blind = [s for s in report.skipped if "only a confidence change above" in s["reason"]]
     assert blind and "a longer current window" in blind[0]["reason"]
     assert any(
-        "no split between them could reach significance" in s["reason"] for s in report["skipped"]
+        "no split between them could reach significance" in s["reason"] for s in report.skipped
     )
 
 
@@ -193,14 +193,14 @@ def test_a_short_window_stays_quiet_and_says_what_it_cannot_see(world: World):
 
 def test_every_test_has_a_group_and_a_label_naming_products_in_words(world: World):
     report = world.check(world.current(generate({"boosted_item_rank": 50, "boost_factor": 2.0})))
-    assert {t["group"] for t in report["tests"]} <= set(GROUPS)
-    assert all(t["label"] for t in report["tests"])
-    assert report["groups"].keys() == set(GROUPS)
-    assert sum(g["tests"] for g in report["groups"].values()) == report["tests_run"]
-    assert sum(g["drifted"] for g in report["groups"].values()) == report["tests_drifted"]
+    assert {t.group for t in report.tests} <= set(GROUPS)
+    assert all(t.label for t in report.tests)
+    assert report.groups.keys() == set(GROUPS)
+    assert sum(g["tests"] for g in report.groups.values()) == report.tests_run
+    assert sum(g["drifted"] for g in report.groups.values()) == report.tests_drifted
     name = world.items.set_index("item_code").loc["10050", "description"]
-    first = report["findings"][0]
-    assert first["label"].startswith(f"{name} (10050): in ")
+    first = report.findings[0]
+    assert first.label.startswith(f"{name} (10050): in ")
     for key in ("group", "kind", "feature", "label", "effect", "p_adjusted"):
         assert key in first
     table = items_table(report)

@@ -19,8 +19,6 @@ passes a floor, so that a huge sample does not flag a trivial shift.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import pandas as pd
 
 from panier.core import schema as S
@@ -51,7 +49,7 @@ from panier.stages.drift_check.findings import (
 )
 from panier.stages.drift_check.model_quality import hidden_ranks, top_k_comparison
 from panier.stages.drift_check.reference import Reference, noise_floors
-from panier.stages.drift_check.result import DriftTest
+from panier.stages.drift_check.result import DriftResult, DriftTest
 from panier.stages.drift_check.rule_tests import (
     co_bought,
     match_rules,
@@ -237,9 +235,9 @@ def check_drift(
     current: WindowSummary,
     params: DriftParams,
     evaluate_params: EvaluateParams,
-) -> dict:
+) -> DriftResult:
     """Run and decide every drift test of ``current`` against ``reference``; returns the
-    report written to ``metrics/drift.json`` (flags, counts, lists, and every test)."""
+    result written to ``metrics/drift.json`` (flags, counts, lists, and every test)."""
     tests, context = run_tests(reference, current, params, evaluate_params)
     decide(tests, params)
     names = {**reference.train.descriptions, **current.descriptions}
@@ -289,48 +287,48 @@ def check_drift(
         entry = by_kind.setdefault(test.kind, {"run": 0, "drifted": 0})
         entry["run"] += 1
         entry["drifted"] += int(test.drifted)
-    return {
-        "drift_detected": data_drift or concept_drift,
-        "data_drift": data_drift,
-        "concept_drift": concept_drift,
-        "retrain_recommended": retrain,
-        "retrain_reasons": reasons,
-        "investigate": investigate,
-        "top_drifted": [t.name for t in drifted[:10]],
-        "top_drifted_plain": [t.label for t in drifted[:10]],
-        "findings": [finding(t) for t in drifted],
-        "groups": groups,
-        "tests_run": len(tests),
-        "tests_drifted": len(drifted),
-        "tests_by_kind": by_kind,
-        "skipped": context["skipped"],
-        "windows": {
+    return DriftResult(
+        drift_detected=data_drift or concept_drift,
+        data_drift=data_drift,
+        concept_drift=concept_drift,
+        retrain_recommended=retrain,
+        retrain_reasons=reasons,
+        investigate=investigate,
+        top_drifted=[t.name for t in drifted[:10]],
+        top_drifted_plain=[t.label for t in drifted[:10]],
+        findings=[finding(t) for t in drifted],
+        groups=groups,
+        tests_run=len(tests),
+        tests_drifted=len(drifted),
+        tests_by_kind=by_kind,
+        skipped=context["skipped"],
+        windows={
             "reference": _window_info(reference.train),
             "current": _window_info(current),
             "holdout_baskets": reference.holdout.n_baskets,
         },
-        "items": {
+        items={
             "gained": listed("item_share", "up"),
             "lost": listed("item_share", "down"),
             "new": listed("new_item", "up"),
             "discontinued": listed("lost_item", "down"),
             "untested": context["items_untested"],
         },
-        "rules": {
+        rules={
             "weakened": listed("rule_confidence", "down"),
             "strengthened": listed("rule_confidence", "up"),
             "less_frequent": listed("rule_support", "down"),
             "more_frequent": listed("rule_support", "up"),
             "untested": context["rules_untested"],
         },
-        "top_k": {
+        top_k={
             "k": context["primary_k"],
             "cases": context["cases"],
             "bootstrap_samples": params.bootstrap_samples,
             "confidence_level": params.confidence_level,
             "metrics": context["top_k"],
         },
-        "decision": {
+        decision={
             "fdr": params.fdr,
             "correction": "benjamini-hochberg over all tests",
             "floors": {
@@ -343,5 +341,5 @@ def check_drift(
             "floor_rule": "the larger of the params floor and the largest effect "
             "of the training window's pseudo-current windows",
         },
-        "tests": [asdict(t) for t in sorted(tests, key=lambda t: (t.kind, t.feature))],
-    }
+        tests=sorted(tests, key=lambda t: (t.kind, t.feature)),
+    )

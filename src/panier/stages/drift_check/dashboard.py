@@ -1,7 +1,8 @@
 """The drift dashboard: one self-contained HTML page a person opens from the drift-check
 stage's outputs (``metrics/drift.html``), offline, with nothing to install.
 
-In: the drift-check report (the dict written to ``metrics/drift.json``), the plot tables of
+In: the drift-check result (a ``DriftResult``, or the dict of a ``metrics/drift.json``, older
+ones included), the plot tables of
 ``plots.plot_tables`` and, optionally, item descriptions (code -> description). Out:
 HTML text. The page holds the verdict, the findings by group (catalogue, price, basket shape,
 rules, model quality, data quality: one kind cannot crowd out the others), reference-vs-current
@@ -44,6 +45,7 @@ from panier.stages.drift_check.dashboard_findings import (
     verdict,
 )
 from panier.stages.drift_check.dashboard_svg import escape
+from panier.stages.drift_check.result import DriftResult
 
 FINDINGS_PER_GROUP = 10
 
@@ -225,12 +227,15 @@ def _model_table(report: Mapping) -> str:
 
 
 def render_dashboard(
-    report: Mapping,
+    report: DriftResult | Mapping,
     tables: Mapping[str, pd.DataFrame],
     descriptions: Mapping[str, str] | None = None,
 ) -> str:
     """The dashboard page for a drift-check ``report`` and its plot ``tables``;
-    ``descriptions`` maps item codes to product descriptions (codes alone when absent)."""
+    ``descriptions`` maps item codes to product descriptions (codes alone when absent).
+    The page reads the report in its JSON form, which older reports share."""
+    if isinstance(report, DriftResult):
+        report = report.to_dict()
     descriptions = {str(k): str(v) for k, v in (descriptions or {}).items()}
     items, rules = report.get("items", {}), report.get("rules", {})
     item_tables = "".join(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from panier.core import schema as S
-from panier.stages.drift_check.result import DriftTest
+from panier.stages.drift_check.result import DriftTest, Finding
 from panier.stages.drift_check.statistics import cohens_h
 from panier.stages.drift_check.summary import WindowSummary
 
@@ -217,23 +217,22 @@ _FINDING_DETAIL = (
 )
 
 
-def finding(test: DriftTest) -> dict:
+def finding(test: DriftTest) -> Finding:
     """A drifted test as the report lists it: group, kind, feature, label, effect, adjusted
     p-value, and what its kind adds (values before and after, direction, rule parts, the
     products a new one is bought with, the seasonal hint, what explains it)."""
-    out = {
-        "group": test.group,
-        "kind": test.kind,
-        "feature": test.feature,
-        "subject": test.subject,
-        "label": test.label,
-        "effect": test.effect,
-        "p_adjusted": test.p_adjusted,
-        "floor": test.floor,
-        "reference": test.reference,
-        "current": test.current,
-        "direction": test.direction,
-        "n_current": test.n_current,
-    }
-    out.update({k: test.detail[k] for k in _FINDING_DETAIL if k in test.detail})
-    return out
+    return Finding(
+        group=test.group,
+        kind=test.kind,
+        feature=test.feature,
+        subject=test.subject,
+        label=test.label,
+        effect=test.effect,
+        p_adjusted=test.p_adjusted,
+        floor=test.floor,
+        reference=test.reference,
+        current=test.current,
+        direction=test.direction,
+        n_current=test.n_current,
+        detail={k: test.detail[k] for k in _FINDING_DETAIL if k in test.detail},
+    )

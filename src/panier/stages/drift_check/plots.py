@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from panier.core import schema as S
+from panier.stages.drift_check.result import DriftResult
 from panier.stages.drift_check.summary import NUMERIC_FEATURES, WindowSummary
 
 # Plot file stem -> what it shows; dvc.yaml declares one plot per file.
@@ -99,49 +100,51 @@ def country_table(ref: WindowSummary, cur: WindowSummary) -> pd.DataFrame:
 _ITEM_KINDS = ("item_share", "new_item", "lost_item")
 
 
-def items_table(report: dict) -> pd.DataFrame:
+def items_table(result: DriftResult) -> pd.DataFrame:
     """The items whose share of baskets moved most: drifted ones first, then by effect;
     new and discontinued products included. ``item`` names the product by description with
     the code beside; ``kind`` is item_share, new_item or lost_item."""
-    tests = [t for t in report["tests"] if t["kind"] in _ITEM_KINDS]
-    tests.sort(key=lambda t: (not t["drifted"], -t["effect"], t["feature"]))
+    tests = [t for t in result.tests if t.kind in _ITEM_KINDS]
+    tests.sort(key=lambda t: (not t.drifted, -t.effect, t.feature))
     rows = [
         {
-            "item": t.get("subject") or t["feature"],
-            "code": t["feature"],
-            "kind": t["kind"],
-            "reference": t["reference"],
-            "current": t["current"],
-            "drifted": int(t["drifted"]),
+            "item": t.subject or t.feature,
+            "code": t.feature,
+            "kind": t.kind,
+            "reference": t.reference,
+            "current": t.current,
+            "drifted": int(t.drifted),
         }
         for t in tests[:_TOP_ITEMS]
     ]
     return pd.DataFrame(rows, columns=["item", "code", "kind", "reference", "current", "drifted"])
 
 
-def rules_table(report: dict) -> pd.DataFrame:
+def rules_table(result: DriftResult) -> pd.DataFrame:
     """Every tested rule's confidence as trained and on the current window; ``rule`` names
     its products by description with the codes beside, ``codes`` by code alone."""
     tests = sorted(
-        (t for t in report["tests"] if t["kind"] == "rule_confidence"), key=lambda t: t["feature"]
+        (t for t in result.tests if t.kind == "rule_confidence"), key=lambda t: t.feature
     )
     rows = [
         {
-            "rule": t.get("subject") or t["feature"],
-            "codes": t["feature"],
-            "reference": t["reference"],
-            "current": t["current"],
-            "drifted": int(t["drifted"]),
+            "rule": t.subject or t.feature,
+            "codes": t.feature,
+            "reference": t.reference,
+            "current": t.current,
+            "drifted": int(t.drifted),
         }
         for t in tests
     ]
     return pd.DataFrame(rows, columns=["rule", "codes", "reference", "current", "drifted"])
 
 
-def plot_tables(report: dict, ref: WindowSummary, cur: WindowSummary) -> dict[str, pd.DataFrame]:
+def plot_tables(
+    result: DriftResult, ref: WindowSummary, cur: WindowSummary
+) -> dict[str, pd.DataFrame]:
     """Plot data, one table per entry of ``PLOTS``."""
     tables = {f: numeric_table(f, ref, cur) for f in NUMERIC_FEATURES}
     tables["country"] = country_table(ref, cur)
-    tables["items"] = items_table(report)
-    tables["rules"] = rules_table(report)
+    tables["items"] = items_table(result)
+    tables["rules"] = rules_table(result)
     return tables

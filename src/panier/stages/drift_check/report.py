@@ -1,7 +1,7 @@
 """``metrics/drift.md``: the drift-check report a person reads in a minute, rendered from
 ``templates/drift.md``; tables by ``core.markdown.table``, Mermaid charts of the plot data.
 
-A pure function of the report and the plot tables, formatted with fixed precision, so that
+A pure function of the drift result and the plot tables, formatted with fixed precision, so that
 equal inputs give byte-identical files.
 """
 
@@ -14,6 +14,7 @@ import pandas as pd
 
 from panier.core import markdown
 from panier.stages.drift_check.plots import FEATURE_OF_PLOT, PLOTS
+from panier.stages.drift_check.result import DriftResult
 
 
 def _p(value: float | None) -> str:
@@ -66,37 +67,37 @@ def _chart(name: str, table: pd.DataFrame, label: str) -> str:
     return "\n".join(lines)
 
 
-def _top_rows(report: dict) -> list[list[str]]:
+def _top_rows(result: DriftResult) -> list[list[str]]:
     """The top drifted tests as rows: rank, test, what changed, effect (floor), adjusted p."""
-    by_name = {f"{t['kind']}: {t['feature']}": t for t in report["tests"]}
+    by_name = {t.name: t for t in result.tests}
     rows = []
     for rank, (name, plain) in enumerate(
-        zip(report["top_drifted"], report["top_drifted_plain"]), start=1
+        zip(result.top_drifted, result.top_drifted_plain), start=1
     ):
         t = by_name[name]
-        unit = _EFFECT_UNITS.get(t["effect_name"], "")
+        unit = _EFFECT_UNITS.get(t.effect_name, "")
         rows.append(
             [
                 rank,
                 f"`{name}`",
                 plain,
-                f"{t['effect']:.3f} {unit} ({t['floor']:.3g})",
-                _p(t["p_adjusted"]),
+                f"{t.effect:.3f} {unit} ({t.floor:.3g})",
+                _p(t.p_adjusted),
             ]
         )
     return rows
 
 
-def _closest(report: dict, n: int = 3) -> list[str]:
+def _closest(result: DriftResult, n: int = 3) -> list[str]:
     """For a quiet report, the tests with the smallest adjusted p-values, and how their
     effect compares with its floor: both must pass for a test to count."""
-    tests = sorted(report["tests"], key=lambda t: (t["p_adjusted"], t["kind"], t["feature"]))
+    tests = sorted(result.tests, key=lambda t: (t.p_adjusted, t.kind, t.feature))
     return [
-        f"- `{t['kind']}: {t['feature']}`: adjusted p {_p(t['p_adjusted'])} "
-        f"(must be below {report['decision']['fdr']:g}), effect {t['effect']:.3f} "
-        f"({t['effect'] / t['floor']:.0%} of its floor)"
+        f"- `{t.name}`: adjusted p {_p(t.p_adjusted)} "
+        f"(must be below {result.decision['fdr']:g}), effect {t.effect:.3f} "
+        f"({t.effect / t.floor:.0%} of its floor)"
         for t in tests[:n]
-        if t["floor"]
+        if t.floor
     ]
 
 
@@ -139,23 +140,23 @@ GROUP_TITLES = {
 _PER_GROUP = 5
 
 
-def _groups(report: dict) -> dict | None:
+def _groups(result: DriftResult) -> dict | None:
     """Drifted findings by group, a few each, so that one kind cannot crowd out the others:
     the count table's rows and, per group with findings, its title and lines."""
-    groups, findings = report.get("groups"), report.get("findings")
-    if not groups or findings is None:
+    groups = result.groups
+    if not groups:
         return None
     rows = [
         [GROUP_TITLES.get(g, g), f"{v['tests']:,}", f"{v['drifted']:,}"] for g, v in groups.items()
     ]
     sections = []
     for group in groups:
-        chosen = [f for f in findings if f["group"] == group]
+        chosen = [f for f in result.findings if f.group == group]
         if not chosen:
             continue
         lines = [
-            f["label"]
-            + (f" (moved with {', '.join(f['explained_by'])})" if f.get("explained_by") else "")
+            f.label
+            + (f" (moved with {', '.join(e)})" if (e := f.detail.get("explained_by")) else "")
             for f in chosen[:_PER_GROUP]
         ]
         if len(chosen) > _PER_GROUP:
@@ -164,11 +165,11 @@ def _groups(report: dict) -> dict | None:
     return {"rows": rows, "sections": sections}
 
 
-def _products(report: dict) -> list[tuple[str, list[str]]]:
-    """New and discontinued products listed as such (reports with findings only)."""
-    if not report.get("groups") or report.get("findings") is None:
+def _products(result: DriftResult) -> list[tuple[str, list[str]]]:
+    """New and discontinued products listed as such, after the findings by group."""
+    if not result.groups:
         return []
-    items = report.get("items", {})
+    items = result.items
     out = []
     for key, title in (("new", "New products"), ("discontinued", "Discontinued products")):
         entries = items.get(key) or []
@@ -177,10 +178,10 @@ def _products(report: dict) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _model_rows(report: dict) -> list[list[str]]:
+def _model_rows(result: DriftResult) -> list[list[str]]:
     """The served model's primary top-k metrics, holdout against current, and the share of
     baskets no rule answers."""
-    top_k = report["top_k"]
+    top_k = result.top_k
     rows = []
     for name, m in top_k["metrics"].items():
         if not name.endswith(f"@{top_k['k']}"):
@@ -195,24 +196,24 @@ def _model_rows(report: dict) -> list[list[str]]:
                 f"{low:+.3f} to {high:+.3f}",
             ]
         )
-    no_rec = next((t for t in report["tests"] if t["kind"] == "no_recommendation_share"), None)
+    no_rec = next((t for t in result.tests if t.kind == "no_recommendation_share"), None)
     if no_rec:
         rows.append(
             [
                 "baskets no rule answers",
-                f"{no_rec['reference']:.3f}",
-                f"{no_rec['current']:.3f}",
-                f"{no_rec['current'] - no_rec['reference']:+.3f}",
-                f"adjusted p {_p(no_rec['p_adjusted'])}",
+                f"{no_rec.reference:.3f}",
+                f"{no_rec.current:.3f}",
+                f"{no_rec.current - no_rec.reference:+.3f}",
+                f"adjusted p {_p(no_rec.p_adjusted)}",
             ]
         )
     return rows
 
 
-def _verdict(report: dict) -> str:
-    if not report["drift_detected"]:
+def _verdict(result: DriftResult) -> str:
+    if not result.drift_detected:
         return "no drift"
-    if report["retrain_recommended"]:
+    if result.retrain_recommended:
         return "drift found, retraining recommended"
     return "drift found, retraining would not help"
 
@@ -225,10 +226,10 @@ def _where(current: dict) -> str:
     return f"line items `{current.get('path')}`"
 
 
-def render_markdown(report: dict, tables: dict[str, pd.DataFrame]) -> str:
-    """``metrics/drift.md`` from the drift ``report`` and its plot ``tables``: the verdict
+def render_markdown(result: DriftResult, tables: dict[str, pd.DataFrame]) -> str:
+    """``metrics/drift.md`` from the drift ``result`` and its plot ``tables``: the verdict
     first, then what changed in plain words, then the evidence (``templates/drift.md``)."""
-    items, rules = report["items"], report["rules"]
+    items, rules = result.items, result.rules
     changes_of_items = [
         _changes(items["gained"], "gained popularity (share of baskets)", ".1%"),
         _changes(items["lost"], "lost popularity (share of baskets)", ".1%"),
@@ -243,27 +244,27 @@ def render_markdown(report: dict, tables: dict[str, pd.DataFrame]) -> str:
             rules["more_frequent"], "rule applies more often (support: share of baskets)", ".1%"
         ),
     ]
-    cur = report["windows"]["current"]
-    charts = [_chart(stem, tables[stem], PLOTS[stem]) for stem in _plots_to_show(report)]
+    cur = result.windows["current"]
+    charts = [_chart(stem, tables[stem], PLOTS[stem]) for stem in _plots_to_show(result)]
     return markdown.render(
         "panier.stages.drift_check",
         "drift.md",
-        report=report,
-        verdict=_verdict(report),
-        flags=["**yes**" if report[k] else "no" for k in _FLAGS],
+        result=result,
+        verdict=_verdict(result),
+        flags=["**yes**" if getattr(result, k) else "no" for k in _FLAGS],
         where=_where(cur),
         unit="basket items" if cur["source"] == "requests" else "rows",
         cur=cur,
-        ref=report["windows"]["reference"],
+        ref=result.windows["reference"],
         day=_day,
-        groups=_groups(report),
-        products=_products(report),
-        top_rows=_top_rows(report),
-        closest=_closest(report),
+        groups=_groups(result),
+        products=_products(result),
+        top_rows=_top_rows(result),
+        closest=_closest(result),
         item_changes=[c for c in changes_of_items if c],
         rule_changes=[c for c in changes_of_rules if c],
-        top_k=report["top_k"],
-        model_rows=_model_rows(report),
+        top_k=result.top_k,
+        model_rows=_model_rows(result),
         charts=[c for c in charts if c],
     )
 
@@ -271,17 +272,15 @@ def render_markdown(report: dict, tables: dict[str, pd.DataFrame]) -> str:
 _FLAGS = ("data_drift", "concept_drift", "retrain_recommended")
 
 
-def _plots_to_show(report: dict, n: int = 3) -> list[str]:
+def _plots_to_show(result: DriftResult, n: int = 3) -> list[str]:
     """The distribution plots of the top drifted features, else of the largest effects."""
     scored = []
     for stem, (kind, feature) in FEATURE_OF_PLOT.items():
-        test = next(
-            (t for t in report["tests"] if t["kind"] == kind and t["feature"] == feature), None
-        )
+        test = next((t for t in result.tests if t.kind == kind and t.feature == feature), None)
         if test is None:
             continue
-        score = test["effect"] / test["floor"] if test["floor"] else test["effect"]
-        scored.append((not test["drifted"], -score, stem))
-    if any(t["kind"] == "item_share" and t["drifted"] for t in report["tests"]):
+        score = test.effect / test.floor if test.floor else test.effect
+        scored.append((not test.drifted, -score, stem))
+    if any(t.kind == "item_share" and t.drifted for t in result.tests):
         scored.append((False, -math.inf, "items"))
     return [stem for _, _, stem in sorted(scored)[:n]]
