@@ -431,7 +431,7 @@ def test_request_logs_of_an_unchanged_world_report_no_drift(world: World, tmp_pa
     current, _ = current_window(
         request_params(path), world.windows, world.rejected, PARAMS.validate_
     )
-    assert not world.check(current)["drift_detected"]
+    assert not world.check(current).drift_detected
 
 
 def test_request_logs_keep_the_last_days_and_count_the_rest(tmp_path: Path):

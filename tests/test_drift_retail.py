@@ -132,14 +132,12 @@ def test_a_seasonal_item_gets_a_floor_as_large_as_its_season(world: World):
         PARAMS.evaluate,
     )
     current = world.current()
-    by_floor = {
-        t["feature"]: t for t in reference.check(current)["tests"] if t["kind"] == "item_share"
-    }
+    by_floor = {t.feature: t for t in reference.check(current).tests if t.kind == "item_share"}
     test = by_floor[item]
-    assert test["effect"] > PARAMS.drift.min_effect_share  # in season now: a large change
-    assert test["floor"] > test["effect"] and not test["drifted"]  # ... as large as usual
+    assert test.effect > PARAMS.drift.min_effect_share  # in season now: a large change
+    assert test.floor > test.effect and not test.drifted  # ... as large as usual
     without = reference.check(current, PARAMS.drift.model_copy(update={"noise_windows": 0}))
-    assert f"item_share: {item}" in without["top_drifted"]
+    assert f"item_share: {item}" in without.top_drifted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,8 +199,7 @@ def test_every_test_has_a_group_and_a_label_naming_products_in_words(world: Worl
     name = world.items.set_index("item_code").loc["10050", "description"]
     first = report.findings[0]
     assert first.label.startswith(f"{name} (10050): in ")
-    for key in ("group", "kind", "feature", "label", "effect", "p_adjusted"):
-        assert key in first
+    assert {"group", "kind", "feature", "label", "effect", "p_adjusted"} <= first.to_dict().keys()
     table = items_table(report)
     assert table.loc[0, "item"] == f"{name} (10050)" and table.loc[0, "code"] == "10050"
 
