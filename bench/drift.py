@@ -49,13 +49,10 @@ from panier.core import io  # noqa: E402
 from panier.core import schema as S  # noqa: E402
 from panier.core.baskets import Windows, baskets_from_lines, split_windows  # noqa: E402
 from panier.core.config import Params, load_params  # noqa: E402
-from panier.stages.drift_check.drift import (  # noqa: E402
-    Reference,
-    check_drift,
-    prepare_reference,
-    rule_label,
-    summarize_lines,
-)
+from panier.stages.drift_check.check import check_drift  # noqa: E402
+from panier.stages.drift_check.reference import Reference, prepare_reference  # noqa: E402
+from panier.stages.drift_check.rule_tests import rule_label  # noqa: E402
+from panier.stages.drift_check.summary import summarize_lines  # noqa: E402
 from panier.stages.drift_check.window import RejectedWindows, split_rejected  # noqa: E402
 from panier.stages.ingest.generate import generate_line_items, item_code  # noqa: E402
 from panier.stages.train.mining import association_rules, frequent_itemsets  # noqa: E402
@@ -270,21 +267,13 @@ def replicate(seed: int) -> list[dict]:
             PARAMS.evaluate,
         )
         seconds = time.perf_counter() - started
-        flagged = report["data_drift"] or report["concept_drift"]
-        top = report["top_drifted"][0] if report["top_drifted"] else ""
+        flagged = report.data_drift or report.concept_drift
+        top = report.top_drifted[0] if report.top_drifted else ""
         # Effects and floors of the tests some scenario plants (all the tables read).
-        effects = {
-            f"{t['kind']}: {t['feature']}": t["effect"]
-            for t in report["tests"]
-            if f"{t['kind']}: {t['feature']}" in planted
-        }
-        floors = {
-            f"{t['kind']}: {t['feature']}": t["floor"]
-            for t in report["tests"]
-            if f"{t['kind']}: {t['feature']}" in planted
-        }
+        effects = {t.name: t.effect for t in report.tests if t.name in planted}
+        floors = {t.name: t.floor for t in report.tests if t.name in planted}
         # What testing each at p < 0.05 with no correction and no effect floor would say.
-        naive = any(t["p_value"] < 0.05 for t in report["tests"])
+        naive = any(t.p_value < 0.05 for t in report.tests)
         rows.append(
             {
                 "seed": seed,
@@ -294,8 +283,8 @@ def replicate(seed: int) -> list[dict]:
                 "named_first": bool(flagged and top in scenario.expected),
                 "top": top,
                 "tested": bool(set(scenario.expected) & set(effects)),
-                "tests": report["tests_run"],
-                "kinds": sorted({t.split(":")[0] for t in report["top_drifted"]}),
+                "tests": report.tests_run,
+                "kinds": sorted({t.split(":")[0] for t in report.top_drifted}),
                 "seconds": seconds,
                 "effects": effects,
                 "floors": floors,

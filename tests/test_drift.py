@@ -20,25 +20,19 @@ from panier.core.baskets import baskets_from_lines, baskets_from_lists, split_wi
 from panier.core.config import load_params, parse_params
 from panier.core.errors import ConfigError, DataError
 from panier.core.recommend import RuleRecommender
-from panier.stages.drift_check.drift import (
-    DriftTest,
-    RuleMatches,
-    check_drift,
-    cohens_h,
-    decide,
-    explain,
-    match_rules,
-    numeric_test,
-    prepare_reference,
-    proportion_test,
-    rank_key,
-    retrain_decision,
-    rule_support_tests,
-    summarize_lines,
-    top_k_comparison,
-)
-from panier.stages.drift_check.report import plot_tables, render_markdown
+from panier.stages.drift_check.check import check_drift
+from panier.stages.drift_check.data_tests import numeric_test, proportion_test
+from panier.stages.drift_check.decisions import decide, explain, retrain_decision
+from panier.stages.drift_check.findings import rank_key
+from panier.stages.drift_check.model_quality import top_k_comparison
+from panier.stages.drift_check.plots import plot_tables
+from panier.stages.drift_check.reference import prepare_reference
+from panier.stages.drift_check.report import render_markdown
 from panier.stages.drift_check.requestlog import read_request_log
+from panier.stages.drift_check.result import DriftResult, DriftTest
+from panier.stages.drift_check.rule_tests import RuleMatches, match_rules, rule_support_tests
+from panier.stages.drift_check.statistics import cohens_h
+from panier.stages.drift_check.summary import summarize_lines
 from panier.stages.drift_check.window import current_window, split_rejected
 from panier.stages.ingest.generate import generate_line_items
 from panier.stages.train.mining import association_rules, frequent_itemsets
@@ -115,7 +109,7 @@ class World:
         rejected = split_rejected(validated.rejected, windows.holdout_start, windows.current_start)
         return summarize_lines(windows.current, rejected.current)
 
-    def check(self, current, params=None) -> dict:
+    def check(self, current, params=None) -> DriftResult:
         return check_drift(self.reference, current, params or PARAMS.drift, PARAMS.evaluate)
 
 
@@ -130,27 +124,27 @@ def world() -> World:
 
 def test_a_world_with_no_planted_drift_reports_no_drift(world: World):
     report = world.check(world.current())
-    assert report["tests_run"] > 100
-    assert not report["drift_detected"]
-    assert not report["data_drift"] and not report["concept_drift"]
-    assert not report["retrain_recommended"]
-    assert report["tests_drifted"] == 0 and report["top_drifted"] == []
+    assert report.tests_run > 100
+    assert not report.drift_detected
+    assert not report.data_drift and not report.concept_drift
+    assert not report.retrain_recommended
+    assert report.tests_drifted == 0 and report.top_drifted == []
 
 
 @pytest.mark.parametrize("kind", list(PLANTED))
 def test_each_planted_change_is_detected_and_named_first(world: World, kind: str):
     drift, first, retrain = PLANTED[kind]
     report = world.check(world.current(generate(drift)))
-    assert report["drift_detected"]
-    assert report["top_drifted"][0] == first
-    assert report["retrain_recommended"] is retrain
+    assert report.drift_detected
+    assert report.top_drifted[0] == first
+    assert report.retrain_recommended is retrain
     if first.startswith("rule_confidence"):
-        assert report["concept_drift"]
-        assert report["rules"]["weakened"][0]["name"] == PLANTED_RULE
+        assert report.concept_drift
+        assert report.rules["weakened"][0]["name"] == PLANTED_RULE
     else:
-        assert report["data_drift"]
+        assert report.data_drift
     if first.startswith("item_share"):
-        assert report["items"]["gained"][0]["name"] == "10050"
+        assert report.items["gained"][0]["name"] == "10050"
 
 
 def test_retraining_is_recommended_only_when_the_model_is_affected():
@@ -296,10 +290,10 @@ def test_benjamini_hochberg_corrects_all_tests_of_a_run_together():
 
 def test_the_report_adjusts_every_p_value_in_one_family(world: World):
     report = world.check(world.current(generate(PLANTED["rule"][0])))
-    p_values = np.array([t["p_value"] for t in report["tests"]])
+    p_values = np.array([t.p_value for t in report.tests])
     expected = stats.false_discovery_control(p_values, method="bh")
-    assert np.allclose([t["p_adjusted"] for t in report["tests"]], expected)
-    assert {t["kind"] for t in report["tests"]} >= {
+    assert np.allclose([t.p_adjusted for t in report.tests], expected)
+    assert {t.kind for t in report.tests} >= {
         "numeric",
         "categorical",
         "missing_rate",
@@ -333,9 +327,9 @@ def test_a_half_empty_optional_column_is_caught(world: World):
     half = late & (np.random.default_rng(2).random(len(raw)) < 0.5)
     raw.loc[half, S.CUSTOMER] = None
     report = world.check(world.current(raw))
-    assert report["top_drifted"][0] == "missing_rate: customer_id"
-    assert not report["retrain_recommended"]
-    assert "customer_id missing in" in report["investigate"][0]
+    assert report.top_drifted[0] == "missing_rate: customer_id"
+    assert not report.retrain_recommended
+    assert "customer_id missing in" in report.investigate[0]
 
 
 def test_a_half_empty_required_column_is_caught_through_the_rejected_rows(world: World):
@@ -347,20 +341,16 @@ def test_a_half_empty_required_column_is_caught_through_the_rejected_rows(world:
     current = world.current(raw)
     report = world.check(current)
     # Validation drops those rows, so the quantities left look as before ...
-    quantity = next(
-        t for t in report["tests"] if t["kind"] == "numeric" and t["feature"] == "quantity"
-    )
-    assert not quantity["drifted"]
+    quantity = next(t for t in report.tests if t.kind == "numeric" and t.feature == "quantity")
+    assert not quantity.drifted
     # ... but the missing rate counts the rejected rows.
-    assert report["top_drifted"][0] == "missing_rate: quantity"
-    missing = next(
-        t for t in report["tests"] if t["kind"] == "missing_rate" and t["feature"] == "quantity"
-    )
-    assert missing["current"] == pytest.approx(0.5, abs=0.03)
+    assert report.top_drifted[0] == "missing_rate: quantity"
+    missing = next(t for t in report.tests if t.kind == "missing_rate" and t.feature == "quantity")
+    assert missing.current == pytest.approx(0.5, abs=0.03)
     # Baskets lost half their lines, so items and sizes moved too; retraining on them would
     # learn the fault.
-    assert not report["retrain_recommended"]
-    assert report["investigate"][0].startswith("not retraining: quantity went missing")
+    assert not report.retrain_recommended
+    assert report.investigate[0].startswith("not retraining: quantity went missing")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,8 +414,8 @@ def test_request_logs_serve_as_the_current_window(world: World, tmp_path: Path):
     assert source["rejected_by_reason"]["duplicate_request"] == 1
     assert len(source["files"]) == 3
     report = world.check(current)
-    assert report["top_drifted"][0] == "item_share: 10050"
-    skipped = {s["test"]: s["reason"] for s in report["skipped"]}
+    assert report.top_drifted[0] == "item_share: 10050"
+    skipped = {s["test"]: s["reason"] for s in report.skipped}
     for name in (
         "numeric: unit_price",
         "numeric: quantity",
@@ -433,7 +423,7 @@ def test_request_logs_serve_as_the_current_window(world: World, tmp_path: Path):
         "categorical: country",
     ):
         assert "request logs carry no" in skipped[name]
-    assert not any(t["kind"] == "missing_rate" for t in report["tests"])
+    assert not any(t.kind == "missing_rate" for t in report.tests)
 
 
 def test_request_logs_of_an_unchanged_world_report_no_drift(world: World, tmp_path: Path):
@@ -441,7 +431,7 @@ def test_request_logs_of_an_unchanged_world_report_no_drift(world: World, tmp_pa
     current, _ = current_window(
         request_params(path), world.windows, world.rejected, PARAMS.validate_
     )
-    assert not world.check(current)["drift_detected"]
+    assert not world.check(current).drift_detected
 
 
 def test_request_logs_keep_the_last_days_and_count_the_rest(tmp_path: Path):
@@ -525,6 +515,15 @@ def test_bootstrap_intervals_are_seeded_and_match_resampling_cases():
     assert np.quantile(draws, [0.025, 0.975]) == pytest.approx([low, high], abs=0.005)
 
 
+def test_the_drift_result_reads_back_from_its_json_unchanged(world: World):
+    result = world.check(world.current(generate(PLANTED["rule"][0])))
+    text = result.to_json()
+    again = DriftResult.from_json(text)
+    assert again.to_json() == text
+    assert again.top_drifted == result.top_drifted and again.tests[0].name == result.tests[0].name
+    assert [f.label for f in again.findings] == [f.label for f in result.findings]
+
+
 def test_the_report_and_plots_are_byte_identical_across_runs(world: World):
     current = world.current(generate(PLANTED["price"][0]))
     outputs = []
@@ -533,7 +532,7 @@ def test_the_report_and_plots_are_byte_identical_across_runs(world: World):
         tables = plot_tables(report, world.reference.train, current)
         outputs.append(
             (
-                json.dumps(report, sort_keys=True, default=str),
+                report.to_json(),
                 render_markdown(report, tables),
                 {k: t.to_csv(index=False) for k, t in tables.items()},
             )

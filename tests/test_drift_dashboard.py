@@ -17,18 +17,14 @@ import pytest
 from conftest import make_pipeline_repo, run
 from panier.core.baskets import baskets_from_lines, split_windows
 from panier.core.config import load_params
-from panier.stages.drift_check.dashboard import (
-    GROUPS,
-    MAX_BINS,
-    MAX_RULE_POINTS,
-    binned,
-    descriptions_of,
-    findings,
-    group_of,
-    render_dashboard,
-)
-from panier.stages.drift_check.drift import check_drift, prepare_reference, summarize_lines
-from panier.stages.drift_check.report import plot_tables
+from panier.stages.drift_check.check import check_drift
+from panier.stages.drift_check.dashboard import descriptions_of, render_dashboard
+from panier.stages.drift_check.dashboard_charts import MAX_BINS, MAX_RULE_POINTS, binned
+from panier.stages.drift_check.dashboard_findings import GROUPS, findings, group_of
+from panier.stages.drift_check.plots import plot_tables
+from panier.stages.drift_check.reference import prepare_reference
+from panier.stages.drift_check.result import DriftResult
+from panier.stages.drift_check.summary import summarize_lines
 from panier.stages.drift_check.window import split_rejected
 from panier.stages.ingest.generate import generate_line_items
 from panier.stages.train.mining import association_rules, frequent_itemsets
@@ -68,7 +64,7 @@ def windows_of(drift: dict | None):
 
 @dataclass
 class Checked:
-    report: dict
+    report: DriftResult
     tables: dict[str, pd.DataFrame]
     descriptions: dict[str, str]
 
@@ -129,7 +125,7 @@ def test_a_drifted_world_opens_with_its_verdict_findings_and_every_chart(
     checked, browser_page, tmp_path: Path
 ):
     case = checked["drifted"]
-    assert case.report["drift_detected"] and case.report["retrain_recommended"]
+    assert case.report.drift_detected and case.report.retrain_recommended
     page = open_page(browser_page, tmp_path, case.html())
     verdict = page.locator("#verdict")
     assert verdict.get_attribute("data-drift") == "true"
@@ -149,7 +145,7 @@ def test_a_quiet_world_opens_with_no_drift_and_the_same_charts(
     checked, browser_page, tmp_path: Path
 ):
     case = checked["quiet"]
-    assert not case.report["drift_detected"]
+    assert not case.report.drift_detected
     page = open_page(browser_page, tmp_path, case.html())
     assert page.locator("#verdict").get_attribute("data-drift") == "false"
     assert page.locator("h1").inner_text() == "Drift check: no drift"
@@ -180,15 +176,13 @@ def test_equal_inputs_give_a_byte_identical_page(checked):
 
 def test_products_are_named_by_description_with_their_code(checked):
     case = checked["drifted"]
-    boosted = next(t for t in case.report["tests"] if t["kind"] == "item_share" and t["drifted"])[
-        "feature"
-    ]
+    boosted = next(t for t in case.report.tests if t.kind == "item_share" and t.drifted).feature
     assert f"{case.descriptions[boosted]} ({boosted})" in case.html()
 
 
-def _legacy(report: dict) -> dict:
+def _legacy(result: DriftResult) -> dict:
     """The report as drift-check wrote it before findings, groups and labels existed."""
-    report = copy.deepcopy(report)
+    report = copy.deepcopy(result.to_dict())
     for key in ("findings", "groups"):
         report.pop(key, None)
     report["tests"] = [
@@ -224,7 +218,7 @@ def test_without_the_newer_fields_groups_and_labels_are_derived(checked):
 
 
 def test_the_newer_fields_are_used_when_present(checked):
-    report = copy.deepcopy(checked["drifted"].report)
+    report = copy.deepcopy(checked["drifted"].report.to_dict())
     report["findings"] = [
         {
             "group": "catalogue",

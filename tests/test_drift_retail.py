@@ -14,23 +14,14 @@ from scipy import stats
 from panier.core import schema as S
 from panier.core.baskets import baskets_from_lines, baskets_from_lists
 from panier.stages.drift_check import noise
-from panier.stages.drift_check.drift import (
-    GROUPS,
-    DriftTest,
-    count_test,
-    item_share_tests,
-    numeric_test,
-    prepare_reference,
-    ranked_findings,
-    seasonal_hints,
-    summarize_lines,
-)
-from panier.stages.drift_check.report import (
-    items_table,
-    numeric_table,
-    plot_tables,
-    render_markdown,
-)
+from panier.stages.drift_check.data_tests import item_share_tests, numeric_test
+from panier.stages.drift_check.findings import GROUPS, ranked_findings, seasonal_hints
+from panier.stages.drift_check.plots import items_table, numeric_table, plot_tables
+from panier.stages.drift_check.reference import prepare_reference
+from panier.stages.drift_check.report import render_markdown
+from panier.stages.drift_check.result import DriftTest
+from panier.stages.drift_check.statistics import count_test
+from panier.stages.drift_check.summary import summarize_lines
 from test_drift import PARAMS, World, generate
 
 NEW = "90001"
@@ -56,13 +47,13 @@ def with_new_product(lines: pd.DataFrame, share: float, seed: int = 0) -> pd.Dat
 def test_a_new_product_is_a_finding_of_its_own_named_by_description(world: World):
     current = summarize_lines(with_new_product(world.windows.current, 0.03), world.rejected.current)
     report = world.check(current)
-    assert report["top_drifted"][0] == f"new_item: {NEW}"
-    first = report["findings"][0]
-    assert (first["kind"], first["group"], first["feature"]) == ("new_item", "catalogue", NEW)
-    assert first["label"].startswith(f"new product RAINBOW PICNIC BLANKET ({NEW}): in 3.")
-    assert "none in training" in first["label"] and first["co_bought"]
-    assert [e["name"] for e in report["items"]["new"]] == [NEW]
-    assert report["retrain_recommended"]
+    assert report.top_drifted[0] == f"new_item: {NEW}"
+    first = report.findings[0]
+    assert (first.kind, first.group, first.feature) == ("new_item", "catalogue", NEW)
+    assert first.label.startswith(f"new product RAINBOW PICNIC BLANKET ({NEW}): in 3.")
+    assert "none in training" in first.label and first.detail["co_bought"]
+    assert [e["name"] for e in report.items["new"]] == [NEW]
+    assert report.retrain_recommended
 
 
 def test_a_new_product_in_one_percent_of_a_small_window_is_still_tested(world: World):
@@ -141,14 +132,12 @@ def test_a_seasonal_item_gets_a_floor_as_large_as_its_season(world: World):
         PARAMS.evaluate,
     )
     current = world.current()
-    by_floor = {
-        t["feature"]: t for t in reference.check(current)["tests"] if t["kind"] == "item_share"
-    }
+    by_floor = {t.feature: t for t in reference.check(current).tests if t.kind == "item_share"}
     test = by_floor[item]
-    assert test["effect"] > PARAMS.drift.min_effect_share  # in season now: a large change
-    assert test["floor"] > test["effect"] and not test["drifted"]  # ... as large as usual
+    assert test.effect > PARAMS.drift.min_effect_share  # in season now: a large change
+    assert test.floor > test.effect and not test.drifted  # ... as large as usual
     without = reference.check(current, PARAMS.drift.model_copy(update={"noise_windows": 0}))
-    assert f"item_share: {item}" in without["top_drifted"]
+    assert f"item_share: {item}" in without.top_drifted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,21 +167,21 @@ def test_a_weekend_only_basket_size_change_is_seen_in_whole_number_counts():
 def test_the_changed_two_item_rule_is_named_before_its_sub_rules(world: World):
     report = world.check(world.current(generate({"weakened_rule": 1, "weakened_confidence": 0.4})))
     changed = "rule_confidence: {10070, 10085} -> 10100"
-    assert report["top_drifted"][0] == changed
-    for finding in report["findings"]:
-        if finding["kind"] == "rule_confidence" and finding["feature"] != changed.split(": ")[1]:
-            assert finding.get("explained_by"), finding["feature"]
+    assert report.top_drifted[0] == changed
+    for finding in report.findings:
+        if finding.kind == "rule_confidence" and finding.feature != changed.split(": ")[1]:
+            assert finding.detail.get("explained_by"), finding.feature
 
 
 def test_a_short_window_stays_quiet_and_says_what_it_cannot_see(world: World):
     lines = world.windows.current
     last_week = lines[lines[S.TIMESTAMP] > lines[S.TIMESTAMP].max() - pd.Timedelta(days=7)]
     report = world.check(summarize_lines(last_week))
-    assert not report["drift_detected"]
-    blind = [s for s in report["skipped"] if "only a confidence change above" in s["reason"]]
+    assert not report.drift_detected
+    blind = [s for s in report.skipped if "only a confidence change above" in s["reason"]]
     assert blind and "a longer current window" in blind[0]["reason"]
     assert any(
-        "no split between them could reach significance" in s["reason"] for s in report["skipped"]
+        "no split between them could reach significance" in s["reason"] for s in report.skipped
     )
 
 
@@ -202,16 +191,15 @@ def test_a_short_window_stays_quiet_and_says_what_it_cannot_see(world: World):
 
 def test_every_test_has_a_group_and_a_label_naming_products_in_words(world: World):
     report = world.check(world.current(generate({"boosted_item_rank": 50, "boost_factor": 2.0})))
-    assert {t["group"] for t in report["tests"]} <= set(GROUPS)
-    assert all(t["label"] for t in report["tests"])
-    assert report["groups"].keys() == set(GROUPS)
-    assert sum(g["tests"] for g in report["groups"].values()) == report["tests_run"]
-    assert sum(g["drifted"] for g in report["groups"].values()) == report["tests_drifted"]
+    assert {t.group for t in report.tests} <= set(GROUPS)
+    assert all(t.label for t in report.tests)
+    assert report.groups.keys() == set(GROUPS)
+    assert sum(g["tests"] for g in report.groups.values()) == report.tests_run
+    assert sum(g["drifted"] for g in report.groups.values()) == report.tests_drifted
     name = world.items.set_index("item_code").loc["10050", "description"]
-    first = report["findings"][0]
-    assert first["label"].startswith(f"{name} (10050): in ")
-    for key in ("group", "kind", "feature", "label", "effect", "p_adjusted"):
-        assert key in first
+    first = report.findings[0]
+    assert first.label.startswith(f"{name} (10050): in ")
+    assert {"group", "kind", "feature", "label", "effect", "p_adjusted"} <= first.to_dict().keys()
     table = items_table(report)
     assert table.loc[0, "item"] == f"{name} (10050)" and table.loc[0, "code"] == "10050"
 

@@ -60,10 +60,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def json_text(data: dict[str, Any]) -> str:
+    """``data`` as the pipeline writes JSON: sorted keys, floats to six decimals, NaN and
+    infinity as null, timestamps in ISO format."""
+    return json.dumps(_jsonable(data), indent=2, sort_keys=True) + "\n"
+
+
 def write_json(data: dict[str, Any], path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(json_text(data), encoding="utf-8")
     log.info("wrote %s", path)
 
 

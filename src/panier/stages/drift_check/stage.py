@@ -7,9 +7,12 @@ from panier.core.baskets import baskets_from_lines, split_windows
 from panier.core.config import load_params
 from panier.core.errors import DataError, DriftDetected
 from panier.core.runner import run_stage
+from panier.stages.drift_check.check import check_drift
 from panier.stages.drift_check.dashboard import descriptions_of, render_dashboard
-from panier.stages.drift_check.drift import check_drift, prepare_reference, summarize_lines
-from panier.stages.drift_check.report import PLOTS, plot_tables, render_markdown
+from panier.stages.drift_check.plots import PLOTS, plot_tables
+from panier.stages.drift_check.reference import prepare_reference
+from panier.stages.drift_check.report import render_markdown
+from panier.stages.drift_check.summary import summarize_lines
 from panier.stages.drift_check.window import current_window, split_rejected
 
 log = logging.getLogger("panier")
@@ -44,10 +47,10 @@ def main() -> None:
         f"{current.baskets.n_baskets:,}",
         f"{reference.train.baskets.n_baskets:,}",
     )
-    report = check_drift(reference, current, params.drift, params.evaluate)
-    report["windows"]["current"].update(source)
+    result = check_drift(reference, current, params.drift, params.evaluate)
+    result.windows["current"].update(source)
     k = params.evaluate.primary_k
-    recomputed = report["top_k"]["metrics"][f"hit_rate@{k}"]["holdout"]
+    recomputed = result.top_k["metrics"][f"hit_rate@{k}"]["holdout"]
     if abs(recomputed - evaluated[f"hit_rate@{k}"]) > 1e-6:
         raise DataError(
             f"{paths.EVALUATE_METRICS} says hit_rate@{k} "
@@ -56,24 +59,24 @@ def main() -> None:
         )
     log.info(
         "%d tests, %d drifted: data drift %s, concept drift %s, retrain %s",
-        report["tests_run"],
-        report["tests_drifted"],
-        report["data_drift"],
-        report["concept_drift"],
-        report["retrain_recommended"],
+        result.tests_run,
+        result.tests_drifted,
+        result.data_drift,
+        result.concept_drift,
+        result.retrain_recommended,
     )
-    for line in report["top_drifted_plain"]:
+    for line in result.top_drifted_plain:
         log.info("  drifted: %s", line)
-    tables = plot_tables(report, reference.train, current)
-    io.write_json(report, paths.DRIFT_METRICS)
-    io.write_text(render_markdown(report, tables), paths.DRIFT_REPORT)
-    io.write_text(render_dashboard(report, tables, descriptions_of(items)), paths.DRIFT_DASHBOARD)
+    tables = plot_tables(result, reference.train, current)
+    io.write_text(result.to_json(), paths.DRIFT_METRICS)
+    io.write_text(render_markdown(result, tables), paths.DRIFT_REPORT)
+    io.write_text(render_dashboard(result, tables, descriptions_of(items)), paths.DRIFT_DASHBOARD)
     for stem in PLOTS:
         io.write_csv(tables[stem], paths.DRIFT_PLOTS / f"{stem}.csv")
     fail_on = params.drift.fail_on_drift
     flag = "drift_detected" if fail_on is True else fail_on
-    if fail_on and report[flag]:
-        found = "; ".join(report["top_drifted_plain"][:3]) or "see the report"
+    if fail_on and getattr(result, flag):
+        found = "; ".join(result.top_drifted_plain[:3]) or "see the report"
         raise DriftDetected(
             f"{flag.replace('_', ' ')}: {found}. Details: {paths.DRIFT_REPORT}, "
             f"{paths.DRIFT_DASHBOARD} and {paths.DRIFT_METRICS}. This fails the stage because "

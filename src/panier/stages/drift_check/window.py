@@ -13,8 +13,8 @@ from panier.core import schema as S
 from panier.core.baskets import Windows, baskets_from_lists
 from panier.core.config import CurrentWindowParams, ValidateParams
 from panier.core.errors import DataError
-from panier.stages.drift_check.drift import WindowSummary, summarize_lines, summarize_requests
 from panier.stages.drift_check.requestlog import read_request_log
+from panier.stages.drift_check.summary import WindowSummary, summarize_lines, summarize_requests
 from panier.stages.validate.validation import REASON_COLUMN, validate_line_items
 
 
