@@ -39,19 +39,20 @@ def resolve_stage(repo: str, artifact: str, stage: str) -> tuple[str, str]:
     try:
         found = gto.find_versions_in_stage(repo, artifact, stage)
     except Exception as exc:  # gto raises many kinds: all mean "cannot read that registry"
-        raise ModelError(f"registry {repo}: cannot read artifact {artifact!r} "
-                         f"({type(exc).__name__}: {exc})") from None
+        raise ModelError(
+            f"registry {repo}: cannot read artifact {artifact!r} ({type(exc).__name__}: {exc})"
+        ) from None
     if isinstance(found, list):
         found = found[0] if found else None
     if found is None:
         raise ModelError(
             f"registry {repo}: no version of {artifact!r} is in stage {stage!r}; promote one "
-            f"with: gto assign {artifact} --version vX.Y.Z --stage {stage}")
+            f"with: gto assign {artifact} --version vX.Y.Z --stage {stage}"
+        )
     return str(found.version), str(found.commit_hexsha)
 
 
-def fetch_version(repo: str, artifact: str, version: str, commit: str, cache_dir: Path
-                  ) -> Path:
+def fetch_version(repo: str, artifact: str, version: str, commit: str, cache_dir: Path) -> Path:
     """The local folder holding ``artifact``'s files at ``version``, fetched with DVC unless
     already present. A fetch lands in a temporary folder renamed into place, so a crash
     never leaves a half-fetched folder that looks complete."""
@@ -65,12 +66,15 @@ def fetch_version(repo: str, artifact: str, version: str, commit: str, cache_dir
 
         try:
             with Repo.open(url=repo) as dvc_repo:
-                dvc_repo.artifacts.download(artifact, version=version,
-                                            out=str(scratch / "model"), force=True)
+                dvc_repo.artifacts.download(
+                    artifact, version=version, out=str(scratch / "model"), force=True
+                )
         except Exception as exc:  # DVC errors carry their own explanation
-            raise ModelError(f"registry {repo}: fetching {artifact} {version} with DVC "
-                             f"failed ({type(exc).__name__}: {exc}); check that the version "
-                             "was pushed to the DVC remote (dvc push)") from None
+            raise ModelError(
+                f"registry {repo}: fetching {artifact} {version} with DVC "
+                f"failed ({type(exc).__name__}: {exc}); check that the version "
+                "was pushed to the DVC remote (dvc push)"
+            ) from None
         try:
             os.replace(scratch / "model", dest)
         except OSError:
@@ -119,8 +123,10 @@ class ModelSource:
         if self.path is not None:
             return load_model(self.path)
         version, commit = ref or resolve_stage(self.registry, self.artifact, self.stage)
-        folder = fetch_version(self.registry, self.artifact, version, commit,
-                               Path(self.cache_dir))
-        return load_model(folder, version=version, stage=self.stage,
-                          source=f"registry:{self.registry} {self.artifact}@{version} "
-                                 f"(commit {commit[:12]})")
+        folder = fetch_version(self.registry, self.artifact, version, commit, Path(self.cache_dir))
+        return load_model(
+            folder,
+            version=version,
+            stage=self.stage,
+            source=f"registry:{self.registry} {self.artifact}@{version} (commit {commit[:12]})",
+        )
