@@ -4,6 +4,7 @@ naming the setting."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,12 @@ def test_every_flag_is_documented_with_its_variable():
         if is_flag(name):
             assert f"--{name.replace('_', '-')}" in help_text
             assert env_name(name) in help_text
+
+
+def test_a_registry_without_gto_and_dvc_installed_says_how_to_install_them(monkeypatch):
+    from panier_service.artifact import ModelError
+    from panier_service.registry import resolve_stage
+
+    monkeypatch.setitem(sys.modules, "gto.api", None)  # as if not installed: import fails
+    with pytest.raises(ModelError, match=r"pip install 'panier-service\[registry\]'"):
+        resolve_stage(".", "basket-rules", "prod")

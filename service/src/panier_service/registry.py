@@ -8,11 +8,12 @@ that version's files with DVC (from the repository's DVC cache or its default re
 local folder keyed by version and commit, then load the folder like any other.
 
 DVC and GTO are imported only when the registry is used: serving a local folder needs
-neither.
+neither, and they are the ``registry`` extra (``pip install 'panier-service[registry]'``).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import tempfile
@@ -30,11 +31,23 @@ def default_cache_dir() -> Path:
     return Path(base) / "panier-service"
 
 
+def _registry_module(name: str):
+    """Import GTO's or DVC's ``name``; without the registry extra, a ``ModelError`` saying
+    how to install it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ModelError(
+            f"serving from a registry needs GTO and DVC ({exc}); install them with: "
+            "pip install 'panier-service[registry]', or serve a model folder with --model"
+        ) from None
+
+
 def resolve_stage(repo: str, artifact: str, stage: str) -> tuple[str, str]:
     """The (version, commit) of ``artifact`` currently assigned to ``stage`` in git repo
     ``repo`` (a path or URL), as GTO computes it from the tags (later assignments and
     unassignments win). Raises ``ModelError`` when there is none."""
-    from gto import api as gto
+    gto = _registry_module("gto.api")
 
     try:
         found = gto.find_versions_in_stage(repo, artifact, stage)
@@ -62,7 +75,7 @@ def fetch_version(repo: str, artifact: str, version: str, commit: str, cache_dir
     dest.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".fetch-", dir=dest.parent))
     try:
-        from dvc.repo import Repo
+        Repo = _registry_module("dvc.repo").Repo
 
         try:
             with Repo.open(url=repo) as dvc_repo:
