@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-from panier_service.observability import RequestLog
+from panier_service.request_log import RequestLog
 
 
 class AppendOnly:

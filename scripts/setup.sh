@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with the exact dependency versions of requirements.lock and install Panier.
+# Create .venv with the exact dependency versions of requirements.lock and install Panier
+# (the pipeline and the service).
 # Safe to re-run. Needs Python 3.11+ and access to the Python package index.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,8 @@ echo "setup: installing pinned dependencies from requirements.lock"
   --require-hashes -r requirements-bootstrap.lock
 .venv/bin/uv pip install --quiet --python .venv/bin/python \
   --require-hashes --no-deps -r requirements.lock
+# The pipeline and the recommendation service (its own distribution in service/, whose
+# dependencies requirements.lock holds too), both editable.
 .venv/bin/uv pip install --quiet --python .venv/bin/python \
-  --no-deps --no-build-isolation --editable .
+  --no-deps --no-build-isolation --editable . --editable service
 echo "setup: done; activate with: . .venv/bin/activate"

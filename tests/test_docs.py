@@ -75,3 +75,13 @@ def test_the_site_builds_strictly_and_works_offline(tmp_path: Path, http_server,
     page.keyboard.type("dvc repro")
     page.wait_for_selector(".md-search-result__item", timeout=10_000)
     assert browser_page.errors == []
+
+
+def test_the_service_settings_reference_is_generated_from_the_settings_model():
+    result = subprocess.run(
+        [sys.executable, "scripts/service_settings_reference.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr

@@ -364,7 +364,12 @@ def test_tests_run_on_every_supported_python_from_the_lock_file_with_a_pip_cache
     assert setup["with"]["cache"] == "pip"
     assert setup["with"]["cache-dependency-path"] == "requirements.lock"
     runs = [s["run"] for s in job["steps"] if "run" in s]
-    assert runs == ["bash scripts/setup.sh", ".venv/bin/ruff check .", "bash .ci/run"]
+    assert runs == [
+        "bash scripts/setup.sh",
+        ".venv/bin/ruff check .",
+        ".venv/bin/lint-imports --no-cache",
+        "bash .ci/run",
+    ]
 
 
 # --- the expression evaluator of tests/gha.py (used to run the report workflow's steps) -------

@@ -111,8 +111,10 @@ class RuleIndex:
         for antecedent in by_antecedent:
             by_first[len(antecedent)].setdefault(antecedent[0], []).append(antecedent)
         self._by_first = {s: {i: tuple(a) for i, a in m.items()} for s, m in by_first.items()}
-        self._partners = {first: frozenset(a[1] for a in antecedents)
-                          for first, antecedents in by_first.get(2, {}).items()}
+        self._partners = {
+            first: frozenset(a[1] for a in antecedents)
+            for first, antecedents in by_first.get(2, {}).items()
+        }
         self._items = frozenset(i for a in by_antecedent for i in a)
         self.n_rules = len(rules)
         self.n_antecedents = len(by_antecedent)
@@ -166,8 +168,7 @@ class RuleIndex:
         for group in self.applicable(basket):
             for rule in group:
                 current = best.get(rule.consequent)
-                if rule.consequent not in basket and (current is None
-                                                      or rule.rank < current.rank):
+                if rule.consequent not in basket and (current is None or rule.rank < current.rank):
                     best[rule.consequent] = rule
         return best
 
@@ -200,8 +201,7 @@ class RuleIndex:
         return [self._rules[rank] for _, rank in ranked]
 
 
-def recommend(index: RuleIndex, popular: Sequence[str], basket: Iterable[str], k: int
-              ) -> Answer:
+def recommend(index: RuleIndex, popular: Sequence[str], basket: Iterable[str], k: int) -> Answer:
     """Up to ``k`` items for ``basket``: rule consequents first (best rule first), then the
     most popular items (``popular`` is the item codes, most popular first) not yet held or
     chosen."""

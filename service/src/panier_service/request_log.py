@@ -1,11 +1,5 @@
-"""What the service tells its operators: Prometheus metrics and the JSON Lines request log.
-
-Metrics (``GET /metrics``) cover software health (requests by endpoint and status, latency)
-and business health (how many answers fall back to popularity or are empty, unknown items,
-basket sizes, which model is loaded, refused reloads).
-
-The request log holds one JSON object per answered ``POST /recommend``, and nothing about
-the caller (no address, no headers, no customer id)::
+"""The JSON Lines request log: one JSON object per answered ``POST /recommend``, and nothing
+about the caller (no address, no headers, no customer id)::
 
     {"time": "2025-11-21T13:05:00.123Z", "request_id": "3f1c...", "basket": ["10040"],
      "k": 5, "recommended": ["10055", "10001"], "fallback": false,
@@ -18,7 +12,8 @@ the basket's items the model does not know (answered from the others). Files rot
 size: ``requests.jsonl``, then ``requests.jsonl.1`` (newer) to ``requests.jsonl.N`` (older).
 Lines are written in batches, at most ``FLUSH_SECONDS`` after the answer, and all of them on
 shutdown; the log survives its file being removed or renamed and its disk filling up
-(``RequestLog``).
+(``RequestLog``). ``StdoutRequestLog`` writes the same lines to standard output instead
+(``--request-log -``), for a container whose log collector reads it.
 """
 
 from __future__ import annotations
@@ -27,19 +22,12 @@ import contextlib
 import errno
 import logging
 import os
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
-
-ENDPOINTS = ("/recommend", "/health", "/version", "/metrics", "/admin/reload", "/docs",
-             "/openapi.json")
-OUTCOMES = ("rules", "mixed", "fallback", "empty")
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                   1.0, 2.5)
-BASKET_BUCKETS = (1, 2, 3, 5, 8, 13, 20, 35, 50, 100, 200)
 
 log = logging.getLogger("panier_service")
 
@@ -47,103 +35,6 @@ log = logging.getLogger("panier_service")
 def utc_now() -> str:
     """The current time as ISO-8601 UTC with milliseconds, e.g. 2025-11-21T13:05:00.123Z."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-POLL_OUTCOMES = ("unchanged", "reloaded", "refused", "known_refused", "error")
-
-
-class Metrics:
-    """The service's Prometheus metrics, in a registry of their own (one per app)."""
-
-    def __init__(self):
-        disable_created_metrics()  # the *_created series only add noise to every scrape
-        self.registry = registry = CollectorRegistry()
-        self.requests = Counter(
-            "panier_http_requests", "HTTP requests answered, by endpoint, method and status",
-            ["endpoint", "method", "status"], registry=registry)
-        self.latency = Histogram(
-            "panier_http_request_duration_seconds",
-            "Time from request received to response sent, by endpoint", ["endpoint"],
-            buckets=LATENCY_BUCKETS, registry=registry)
-        self.answers = Counter(
-            "panier_recommendations",
-            "Recommendation answers by outcome: rules, mixed (rules then popularity), "
-            "fallback (popularity only: no rule applied), empty", ["outcome"],
-            registry=registry)
-        self._answers = {o: self.answers.labels(o) for o in OUTCOMES}
-        self._answer_counts = dict.fromkeys(OUTCOMES, 0)  # for the ratios below
-        Gauge("panier_fallback_answer_ratio",
-              "Share of answers since start where no rule applied (popularity only)",
-              registry=registry).set_function(lambda: self.share("fallback"))
-        Gauge("panier_empty_answer_ratio", "Share of answers since start that were empty",
-              registry=registry).set_function(lambda: self.share("empty"))
-        self.unknown_items = Counter(
-            "panier_unknown_items", "Item codes in requests that the model's catalog lacks",
-            registry=registry)
-        self.basket_items = Histogram(
-            "panier_basket_items", "Distinct items per recommendation request",
-            buckets=BASKET_BUCKETS, registry=registry)
-        self.model_info = Gauge(
-            "panier_model_info", "The model being served (value 1)",
-            ["model_version", "stage", "data_fingerprint"], registry=registry)
-        self.model_rules = Gauge("panier_model_rules", "Rules in the model being served",
-                                 registry=registry)
-        self.model_loaded = Gauge("panier_model_loaded_timestamp_seconds",
-                                  "When the model being served was loaded",
-                                  registry=registry)
-        self.reloads = Counter("panier_model_reloads",
-                               "Reload attempts: loaded, or refused (the old model kept)",
-                               ["result"], registry=registry)
-        for result in ("loaded", "refused"):
-            self.reloads.labels(result)
-        self.registry_polls = Counter(
-            "panier_registry_polls",
-            "Checks of the registry stage: unchanged, reloaded, refused (the new version "
-            "failed its checks; the old model kept), known_refused (still the refused "
-            "version: not retried) or error (the registry could not be read)", ["outcome"],
-            registry=registry)
-        for outcome in POLL_OUTCOMES:
-            self.registry_polls.labels(outcome)
-        self.refused_model = Gauge(
-            "panier_model_refused_info",
-            "The version the registry stage points at but which was refused (value 1; "
-            "absent when none)", ["model_version", "stage"], registry=registry)
-        self._latency = {e: self.latency.labels(e) for e in (*ENDPOINTS, "other")}
-
-    def watch_request_log(self, request_log: RequestLog) -> None:
-        """Gauges of the request log's health: lines waiting, failed writes, lines dropped."""
-        for name, text, read in (
-                ("panier_request_log_pending_lines",
-                 "Request-log lines waiting to be written (grows while the disk is full)",
-                 lambda: request_log.pending_lines),
-                ("panier_request_log_write_errors",
-                 "Failed request-log writes since start (disk full, folder gone)",
-                 lambda: request_log.write_errors),
-                ("panier_request_log_dropped_lines",
-                 "Request-log lines lost since start because too many waited",
-                 lambda: request_log.dropped_lines)):
-            Gauge(name, text, registry=self.registry).set_function(read)
-
-    def share(self, outcome: str) -> float:
-        """The share of answers since start with ``outcome``."""
-        total = sum(self._answer_counts.values())
-        return self._answer_counts[outcome] / total if total else 0.0
-
-    def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, method, str(status)).inc()
-        self._latency[endpoint].observe(seconds)
-
-    def observe_answer(self, outcome: str, basket_items: int) -> None:
-        self._answers[outcome].inc()
-        self._answer_counts[outcome] += 1
-        self.basket_items.observe(basket_items)
-
-    def set_model(self, version: str, stage: str | None, fingerprint: str, rules: int,
-                  loaded_at: float) -> None:
-        self.model_info.clear()
-        self.model_info.labels(version, stage or "", fingerprint).set(1)
-        self.model_rules.set(rules)
-        self.model_loaded.set(loaded_at)
 
 
 class RequestLog:
@@ -223,8 +114,7 @@ class RequestLog:
             except FileNotFoundError:
                 pass
             self._drop_file()
-            log.warning("request log %s was removed or renamed; writing to a new file",
-                        self.path)
+            log.warning("request log %s was removed or renamed; writing to a new file", self.path)
         self._open()
 
     @staticmethod
@@ -249,8 +139,13 @@ class RequestLog:
             self.write_errors += 1
             self._retry_at = time.monotonic() + self.RETRY_SECONDS
             if not self._failing:
-                log.error("request log %s: cannot write (%s); %d lines wait and will be "
-                          "written when it can", self.path, exc, len(self._buffer))
+                log.error(
+                    "request log %s: cannot write (%s); %d lines wait and will be "
+                    "written when it can",
+                    self.path,
+                    exc,
+                    len(self._buffer),
+                )
             self._failing = True
             self._trim()
             return
@@ -263,8 +158,12 @@ class RequestLog:
             self._follow()
             written: list[bytes] = []  # the lines this attempt put in the open file
             while self._buffer:
-                if (self.max_bytes and self._offset == 0 and self._size > 0
-                        and self._size + len(self._buffer[0]) > self.max_bytes):
+                if (
+                    self.max_bytes
+                    and self._offset == 0
+                    and self._size > 0
+                    and self._size + len(self._buffer[0]) > self.max_bytes
+                ):
                     self._rotate()
                     written = []  # those are in path.1 now: kept
                 written += self._write_chunk()
@@ -274,8 +173,12 @@ class RequestLog:
             self._buffer[:0] = written
             self._offset = 0
             if attempt == 0:
-                log.warning("request log %s was removed while being written; writing %d "
-                            "lines again to a new file", self.path, len(written))
+                log.warning(
+                    "request log %s was removed while being written; writing %d "
+                    "lines again to a new file",
+                    self.path,
+                    len(written),
+                )
 
     def _write_chunk(self) -> list[bytes]:
         """Write, in one call, the waiting lines that fit in the current file; returns the
@@ -288,7 +191,7 @@ class RequestLog:
                 size += len(buffer[count])
                 count += 1
         lines = buffer[:count]
-        chunk = memoryview(b"".join(lines))[self._offset:]
+        chunk = memoryview(b"".join(lines))[self._offset :]
         done = self._file.write(chunk) or 0
         if not done:
             raise OSError(errno.ENOSPC, "the file took no bytes")
@@ -330,8 +233,12 @@ class RequestLog:
             del self._buffer[:drop]
             self._offset = 0
             self.dropped_lines += drop
-            log.error("request log %s: %d lines dropped (more than %d bytes waited)",
-                      self.path, drop, self.MAX_PENDING_BYTES)
+            log.error(
+                "request log %s: %d lines dropped (more than %d bytes waited)",
+                self.path,
+                drop,
+                self.MAX_PENDING_BYTES,
+            )
 
     def close(self) -> None:
         if not self._closed:
@@ -340,6 +247,33 @@ class RequestLog:
             self._drop_file()
             if self._buffer:
                 self.dropped_lines += len(self._buffer)
-                log.error("request log %s: %d lines could not be written before shutdown",
-                          self.path, len(self._buffer))
+                log.error(
+                    "request log %s: %d lines could not be written before shutdown",
+                    self.path,
+                    len(self._buffer),
+                )
                 self._buffer = []
+
+
+class StdoutRequestLog(RequestLog):
+    """The same JSON lines, batched the same way, on standard output: no rotation and no
+    file to follow (whoever reads the stream keeps it). A closed pipe counts as a write
+    error, and its lines wait as on a full disk."""
+
+    def __init__(self):
+        super().__init__("<stdout>", max_bytes=0, backups=1)
+
+    def _open(self) -> None:
+        # Unbuffered on file descriptor 1 (left open on close): ``write`` reports how many
+        # bytes the pipe took, as for a file.
+        self._file = open(sys.stdout.fileno(), "wb", buffering=0, closefd=False)  # noqa: SIM115
+        self._size = self._offset = 0
+
+    def _follow(self) -> None:
+        if self._file is None:
+            self._open()
+
+    def _flush(self) -> None:
+        self._follow()
+        while self._buffer:
+            self._write_chunk()

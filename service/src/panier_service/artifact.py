@@ -103,8 +103,12 @@ class Model:
         }
 
 
-def load_model(path: str | Path, version: str | None = None, stage: str | None = None,
-               source: str | None = None) -> Model:
+def load_model(
+    path: str | Path,
+    version: str | None = None,
+    stage: str | None = None,
+    source: str | None = None,
+) -> Model:
     """Read and check the artifact in folder ``path``; build the rule index.
 
     ``version`` and ``stage`` name the model when it came from the registry; a model read
@@ -114,8 +118,10 @@ def load_model(path: str | Path, version: str | None = None, stage: str | None =
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise ModelError(f"{folder}: no such model folder; train one (dvc repro) or pass "
-                         "the folder that holds model_card.json")
+        raise ModelError(
+            f"{folder}: no such model folder; train one (dvc repro) or pass "
+            "the folder that holds model_card.json"
+        )
     # Resolve once: if ``path`` is a symlink that a deployment re-points, every file is read
     # from the same target.
     folder = folder.resolve()
@@ -130,16 +136,22 @@ def load_model(path: str | Path, version: str | None = None, stage: str | None =
     rules = _read_rules(rules_bytes, rules_path, items)
     expected = card.get("counts", {}).get("rules")
     if expected is not None and expected != len(rules):
-        raise ModelError(f"{rules_path}: {len(rules)} rules but {card_path} says "
-                         f"counts.rules = {expected}; the files come from different "
-                         "training runs: copy the whole model folder again")
+        raise ModelError(
+            f"{rules_path}: {len(rules)} rules but {card_path} says "
+            f"counts.rules = {expected}; the files come from different "
+            "training runs: copy the whole model folder again"
+        )
 
     digest = hashlib.sha256()
     for blob in (card_bytes, rules_bytes, items_bytes):
         digest.update(hashlib.sha256(blob).digest())
     content = digest.hexdigest()
-    popular = tuple(code for code, _ in sorted(
-        ((i.code, i.baskets) for i in items.values()), key=lambda ci: (-ci[1], ci[0])))
+    popular = tuple(
+        code
+        for code, _ in sorted(
+            ((i.code, i.baskets) for i in items.values()), key=lambda ci: (-ci[1], ci[0])
+        )
+    )
     return Model(
         version=version or f"local-{content[:12]}",
         stage=stage,
@@ -157,8 +169,10 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise ModelError(f"{path}: missing; a model folder holds {CARD_FILE}, rules.parquet "
-                         "and items.parquet as written by the train stage") from None
+        raise ModelError(
+            f"{path}: missing; a model folder holds {CARD_FILE}, rules.parquet "
+            "and items.parquet as written by the train stage"
+        ) from None
     except OSError as exc:
         raise ModelError(f"{path}: cannot be read ({exc.strerror})") from None
 
@@ -167,8 +181,9 @@ def _check_card(raw: bytes, path: Path) -> dict[str, Any]:
     try:
         card = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{path}: not valid JSON ({exc}); the file is damaged: fetch the "
-                         "model again") from None
+        raise ModelError(
+            f"{path}: not valid JSON ({exc}); the file is damaged: fetch the model again"
+        ) from None
     if not isinstance(card, dict):
         raise ModelError(f"{path}: must hold a JSON object, not {type(card).__name__}")
     version = card.get("schema_version")
@@ -176,19 +191,27 @@ def _check_card(raw: bytes, path: Path) -> dict[str, Any]:
         raise ModelError(
             f"{path}: schema_version {version!r} is not supported; this service reads "
             f"schema_version {SCHEMA_VERSION} only. Serve a model trained by a pipeline that "
-            "writes that version, or upgrade the service to one that reads the new schema")
+            "writes that version, or upgrade the service to one that reads the new schema"
+        )
     if card.get("model") != MODEL_KIND:
-        raise ModelError(f"{path}: model is {card.get('model')!r}; this service serves "
-                         f"{MODEL_KIND!r} models only")
+        raise ModelError(
+            f"{path}: model is {card.get('model')!r}; this service serves "
+            f"{MODEL_KIND!r} models only"
+        )
     files = card.get("files")
     if not isinstance(files, dict) or not all(
-            isinstance(files.get(k), str) and _plain_name(files[k]) for k in ("rules", "items")):
-        raise ModelError(f"{path}: files must name the rules and items files of the same "
-                         'folder, e.g. {"rules": "rules.parquet", "items": "items.parquet"}')
+        isinstance(files.get(k), str) and _plain_name(files[k]) for k in ("rules", "items")
+    ):
+        raise ModelError(
+            f"{path}: files must name the rules and items files of the same "
+            'folder, e.g. {"rules": "rules.parquet", "items": "items.parquet"}'
+        )
     data = card.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("fingerprint_sha256"), str):
-        raise ModelError(f"{path}: data.fingerprint_sha256 is missing; the card must say "
-                         "which data trained the model")
+        raise ModelError(
+            f"{path}: data.fingerprint_sha256 is missing; the card must say "
+            "which data trained the model"
+        )
     counts = card.get("counts", {})
     if not isinstance(counts, dict) or not isinstance(counts.get("rules", 0), int):
         raise ModelError(f"{path}: counts.rules must be an integer")
@@ -205,12 +228,15 @@ def _read_table(raw: bytes, path: Path, required: dict[str, str]) -> pa.Table:
     try:
         table = pq.ParquetFile(pa.BufferReader(raw)).read()
     except (pa.ArrowException, OSError) as exc:
-        raise ModelError(f"{path}: not a readable Parquet file ({exc}); the file is damaged "
-                         "or truncated: fetch the model again") from None
+        raise ModelError(
+            f"{path}: not a readable Parquet file ({exc}); the file is damaged "
+            "or truncated: fetch the model again"
+        ) from None
     missing = [c for c in required if c not in table.column_names]
     if missing:
-        raise ModelError(f"{path}: missing column(s) {', '.join(missing)}; found "
-                         f"{', '.join(table.column_names)}")
+        raise ModelError(
+            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(table.column_names)}"
+        )
     for column, kind in required.items():
         dtype = table.schema.field(column).type
         if not _is_kind(dtype, kind):
@@ -231,14 +257,16 @@ def _is_kind(dtype: pa.DataType, kind: str) -> bool:
     if kind == "float":
         return pa.types.is_floating(dtype)
     if kind == "string_list":
-        return ((pa.types.is_list(dtype) or pa.types.is_large_list(dtype))
-                and _is_kind(dtype.value_type, "string"))
+        return (pa.types.is_list(dtype) or pa.types.is_large_list(dtype)) and _is_kind(
+            dtype.value_type, "string"
+        )
     raise ValueError(kind)
 
 
 def _read_items(raw: bytes, path: Path) -> dict[str, Item]:
-    table = _read_table(raw, path, {"item_code": "string", "baskets": "integer",
-                                    "support": "float"})
+    table = _read_table(
+        raw, path, {"item_code": "string", "baskets": "integer", "support": "float"}
+    )
     codes = table.column("item_code").to_pylist()
     baskets = table.column("baskets").to_pylist()
     support = table.column("support").to_pylist()
@@ -261,37 +289,59 @@ def _read_items(raw: bytes, path: Path) -> dict[str, Item]:
 
 
 def _read_rules(raw: bytes, path: Path, items: Mapping[str, Item]) -> list[Rule]:
-    table = _read_table(raw, path, {"antecedent": "string_list", "consequent": "string",
-                                    "confidence": "float", "lift": "float",
-                                    "support": "float", "count": "integer"})
-    columns = [table.column(c).to_pylist() for c in
-               ("antecedent", "consequent", "confidence", "lift", "support", "count")]
+    table = _read_table(
+        raw,
+        path,
+        {
+            "antecedent": "string_list",
+            "consequent": "string",
+            "confidence": "float",
+            "lift": "float",
+            "support": "float",
+            "count": "integer",
+        },
+    )
+    columns = [
+        table.column(c).to_pylist()
+        for c in ("antecedent", "consequent", "confidence", "lift", "support", "count")
+    ]
     parsed = []
     seen = set()
-    for row, (antecedent, consequent, confidence, lift, support, count) in enumerate(
-            zip(*columns)):
+    for row, (antecedent, consequent, confidence, lift, support, count) in enumerate(zip(*columns)):
         antecedent = tuple(sorted(antecedent))
         where = f"{path}: rule {row} ({' + '.join(antecedent)} -> {consequent})"
         if not antecedent or len(set(antecedent)) != len(antecedent):
             raise ModelError(f"{where}: the antecedent must be one or more distinct items")
         if consequent in antecedent:
             raise ModelError(f"{where}: the consequent is also in the antecedent")
-        if not (0.0 < confidence <= 1.0 and 0.0 < support <= 1.0 and lift > 0.0
-                and math.isfinite(lift) and count >= 1):
-            raise ModelError(f"{where}: confidence {confidence}, support {support}, lift "
-                             f"{lift}, count {count} out of range (confidence and support in "
-                             "(0, 1], lift > 0, count >= 1)")
+        if not (
+            0.0 < confidence <= 1.0
+            and 0.0 < support <= 1.0
+            and lift > 0.0
+            and math.isfinite(lift)
+            and count >= 1
+        ):
+            raise ModelError(
+                f"{where}: confidence {confidence}, support {support}, lift "
+                f"{lift}, count {count} out of range (confidence and support in "
+                "(0, 1], lift > 0, count >= 1)"
+            )
         key = (antecedent, consequent)
         if key in seen:
             raise ModelError(f"{where}: appears more than once")
         seen.add(key)
         unknown = [i for i in (*antecedent, consequent) if i not in items]
         if unknown:
-            raise ModelError(f"{where}: item(s) {', '.join(unknown)} are not in the items "
-                             "file; the files come from different training runs")
-        parsed.append((antecedent, consequent, float(confidence), float(lift),
-                       float(support), int(count)))
+            raise ModelError(
+                f"{where}: item(s) {', '.join(unknown)} are not in the items "
+                "file; the files come from different training runs"
+            )
+        parsed.append(
+            (antecedent, consequent, float(confidence), float(lift), float(support), int(count))
+        )
     # Best first: the pipeline's own order, recomputed so the service does not depend on it.
     parsed.sort(key=lambda r: (-r[2], -r[3], -r[5], r[0], r[1]))
-    return [Rule(rank, a, c, conf, lift, sup, n)
-            for rank, (a, c, conf, lift, sup, n) in enumerate(parsed)]
+    return [
+        Rule(rank, a, c, conf, lift, sup, n)
+        for rank, (a, c, conf, lift, sup, n) in enumerate(parsed)
+    ]

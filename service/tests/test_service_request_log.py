@@ -1,9 +1,9 @@
 """The request log holds on when its file is removed, renamed or its disk fills: no request
 fails, and every line that could be written is, in order, exactly once.
 
-The first tests drive ``RequestLog`` in this process (a full disk injected at the file-object
-boundary, where the log opens its file); the last ones run the real service under concurrent
-load on 127.0.0.1, one of them on a real, tiny tmpfs when this machine lets us mount one.
+The first tests drive ``RequestLog`` directly (a full disk injected at the file-object
+boundary, where the log opens its file); the last ones run the service application under
+concurrent load, one of them on a real, tiny tmpfs when this machine lets us mount one.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import json
 import os
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from panier_service.observability import RequestLog
-from service_support import Service, train_lines, write_model
+from clients import InProcess, wait_until
+from model_files import CATALOG, shopping_baskets, write_model
+from panier_service.request_log import RequestLog
 
 
 def record(i: int) -> dict:
@@ -27,8 +27,9 @@ def record(i: int) -> dict:
 
 
 def ids(*paths: Path) -> list[str]:
-    return [json.loads(line)["request_id"] for path in paths
-            for line in path.read_text().splitlines()]
+    return [
+        json.loads(line)["request_id"] for path in paths for line in path.read_text().splitlines()
+    ]
 
 
 def test_a_removed_live_file_is_replaced_and_logging_goes_on(tmp_path: Path):
@@ -53,8 +54,7 @@ def test_a_renamed_live_file_keeps_its_lines_and_a_new_one_takes_the_rest(tmp_pa
     assert ids(tmp_path / "requests.jsonl") == ["r00001"]
 
 
-def test_rotation_after_the_live_file_was_removed_neither_fails_nor_stops_the_log(
-        tmp_path: Path):
+def test_rotation_after_the_live_file_was_removed_neither_fails_nor_stops_the_log(tmp_path: Path):
     line = len(json.dumps(record(0), separators=(",", ":"))) + 1
     log = RequestLog(tmp_path / "requests.jsonl", max_bytes=3 * line, backups=2)
     for i in range(2):
@@ -65,8 +65,7 @@ def test_rotation_after_the_live_file_was_removed_neither_fails_nor_stops_the_lo
         log.write(record(i))
         log.flush()
     log.close()
-    files = [tmp_path / name for name in ("requests.jsonl.2", "requests.jsonl.1",
-                                          "requests.jsonl")]
+    files = [tmp_path / name for name in ("requests.jsonl.2", "requests.jsonl.1", "requests.jsonl")]
     # 2..11 after the removal, three lines a file: [2-4] rotated away, [5-7], [8-10], [11]
     assert ids(*files) == [f"r{i:05d}" for i in range(5, 12)]
 
@@ -87,7 +86,7 @@ class FullDisk:
                 if disk.free <= 0:
                     disk.refused += 1
                     raise OSError(errno.ENOSPC, "No space left on device")
-                taken = raw.write(bytes(data[:disk.free]))
+                taken = raw.write(bytes(data[: disk.free]))
                 disk.free -= taken
                 return taken
 
@@ -168,15 +167,17 @@ def test_lines_written_into_a_file_removed_meanwhile_are_written_again(tmp_path:
     assert ids(path) == ["r00000", "r00001", "r00002"]
 
 
-# --- the real service under load ------------------------------------------------------------
+# --- the service under load ----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    return write_model(tmp_path_factory.mktemp("model"), train_lines(1500))
+    return write_model(tmp_path_factory.mktemp("model"), shopping_baskets(1500))
 
 
-def load(service: Service, n_threads: int, per_thread: int, events: dict | None = None
-         ) -> tuple[list[str], list[int]]:
+def load(
+    service: InProcess, n_threads: int, per_thread: int, events: dict | None = None
+) -> tuple[list[str], list[int]]:
     """Send ``n_threads * per_thread`` requests from concurrent threads; ``events`` maps an
     answered count to a function run (once) when that many requests were answered. Returns
     the request ids of the 200 answers and the status of every answer."""
@@ -185,7 +186,7 @@ def load(service: Service, n_threads: int, per_thread: int, events: dict | None 
 
     def client(t: int) -> None:
         for i in range(per_thread):
-            reply = service.recommend([str(10001 + (t * 7 + i) % 40)], k=3)
+            reply = service.recommend([CATALOG[(t * 7 + i) % 40]], k=3)
             with lock:
                 statuses.append(reply.status)
                 if reply.status == 200:
@@ -204,7 +205,8 @@ def load(service: Service, n_threads: int, per_thread: int, events: dict | None 
 
 
 def test_every_answered_request_is_logged_when_the_live_file_is_removed_and_renamed_under_load(
-        model_dir: Path, tmp_path: Path):
+    model_dir: Path, tmp_path: Path, caplog
+):
     logs = tmp_path / "logs"
     live = logs / "requests.jsonl"
     held: list[int] = []
@@ -214,18 +216,17 @@ def test_every_answered_request_is_logged_when_the_live_file_is_removed_and_rena
         live.unlink()
 
     def rename():  # another tool's rotation, once the service has made a new live file
-        deadline = time.monotonic() + 10
-        while not live.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(live.exists, timeout=10)
         live.rename(logs / "moved-away.jsonl")
 
-    with Service("--model", str(model_dir), "--request-log", str(live)) as service:
-        service.recommend(["10001"])  # the log file exists from here on
-        time.sleep(0.5)
-        answered, statuses = load(service, n_threads=4, per_thread=100,
-                                  events={130: remove, 270: rename})
+    with InProcess("--model", str(model_dir), "--request-log", str(live)) as service:
+        service.recommend([CATALOG[0]])
+        wait_until(lambda: live.stat().st_size > 0)  # flushed: the file holds a line
+        answered, statuses = load(
+            service, n_threads=4, per_thread=100, events={130: remove, 270: rename}
+        )
         assert service.get("/health").status == 200
-    stderr = service.stderr
+    stderr = caplog.text
     assert statuses and all(status == 200 for status in statuses), sorted(set(statuses))
     assert "Traceback" not in stderr
     assert stderr.count("was removed or renamed; writing to a new file") == 2
@@ -240,17 +241,23 @@ def test_every_answered_request_is_logged_when_the_live_file_is_removed_and_rena
 
 
 def test_a_full_disk_fails_no_request_and_the_lines_are_written_once_space_is_back(
-        model_dir: Path, tmp_path: Path):
+    model_dir: Path, tmp_path: Path
+):
     mount = tmp_path / "small-disk"
     mount.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root); the injected full-disk test "
-                    f"above covers the logic: {mounted.stderr.strip()}")
+        pytest.skip(
+            "cannot mount a tmpfs here (needs root); the injected full-disk test "
+            f"above covers the logic: {mounted.stderr.strip()}"
+        )
     try:
         live = mount / "requests.jsonl"
-        with Service("--model", str(model_dir), "--request-log", str(live)) as service:
+        with InProcess("--model", str(model_dir), "--request-log", str(live)) as service:
             filler = mount / "filler"
             with filler.open("wb", buffering=0) as handle:  # fill the disk to the last byte
                 try:
@@ -259,12 +266,11 @@ def test_a_full_disk_fails_no_request_and_the_lines_are_written_once_space_is_ba
                 except OSError:
                     pass
             answered, statuses = load(service, n_threads=4, per_thread=60)
-            time.sleep(1.0)
-            assert service.metric("panier_request_log_write_errors") > 0
+            wait_until(lambda: service.metric("panier_request_log_write_errors") > 0)
             assert service.metric("panier_request_log_pending_lines") > 0
             filler.unlink()
-            time.sleep(2.0)  # failed writes retry after a second
-            assert service.metric("panier_request_log_pending_lines") == 0
+            # failed writes retry after a second
+            wait_until(lambda: service.metric("panier_request_log_pending_lines") == 0)
             assert service.metric("panier_request_log_dropped_lines") == 0
             logged = ids(live)
         assert all(status == 200 for status in statuses), sorted(set(statuses))

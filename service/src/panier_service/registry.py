@@ -8,11 +8,12 @@ that version's files with DVC (from the repository's DVC cache or its default re
 local folder keyed by version and commit, then load the folder like any other.
 
 DVC and GTO are imported only when the registry is used: serving a local folder needs
-neither.
+neither, and they are the ``registry`` extra (``pip install 'panier-service[registry]'``).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import tempfile
@@ -30,28 +31,41 @@ def default_cache_dir() -> Path:
     return Path(base) / "panier-service"
 
 
+def _registry_module(name: str):
+    """Import GTO's or DVC's ``name``; without the registry extra, a ``ModelError`` saying
+    how to install it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ModelError(
+            f"serving from a registry needs GTO and DVC ({exc}); install them with: "
+            "pip install 'panier-service[registry]', or serve a model folder with --model"
+        ) from None
+
+
 def resolve_stage(repo: str, artifact: str, stage: str) -> tuple[str, str]:
     """The (version, commit) of ``artifact`` currently assigned to ``stage`` in git repo
     ``repo`` (a path or URL), as GTO computes it from the tags (later assignments and
     unassignments win). Raises ``ModelError`` when there is none."""
-    from gto import api as gto
+    gto = _registry_module("gto.api")
 
     try:
         found = gto.find_versions_in_stage(repo, artifact, stage)
     except Exception as exc:  # gto raises many kinds: all mean "cannot read that registry"
-        raise ModelError(f"registry {repo}: cannot read artifact {artifact!r} "
-                         f"({type(exc).__name__}: {exc})") from None
+        raise ModelError(
+            f"registry {repo}: cannot read artifact {artifact!r} ({type(exc).__name__}: {exc})"
+        ) from None
     if isinstance(found, list):
         found = found[0] if found else None
     if found is None:
         raise ModelError(
             f"registry {repo}: no version of {artifact!r} is in stage {stage!r}; promote one "
-            f"with: gto assign {artifact} --version vX.Y.Z --stage {stage}")
+            f"with: gto assign {artifact} --version vX.Y.Z --stage {stage}"
+        )
     return str(found.version), str(found.commit_hexsha)
 
 
-def fetch_version(repo: str, artifact: str, version: str, commit: str, cache_dir: Path
-                  ) -> Path:
+def fetch_version(repo: str, artifact: str, version: str, commit: str, cache_dir: Path) -> Path:
     """The local folder holding ``artifact``'s files at ``version``, fetched with DVC unless
     already present. A fetch lands in a temporary folder renamed into place, so a crash
     never leaves a half-fetched folder that looks complete."""
@@ -61,16 +75,19 @@ def fetch_version(repo: str, artifact: str, version: str, commit: str, cache_dir
     dest.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".fetch-", dir=dest.parent))
     try:
-        from dvc.repo import Repo
+        Repo = _registry_module("dvc.repo").Repo
 
         try:
             with Repo.open(url=repo) as dvc_repo:
-                dvc_repo.artifacts.download(artifact, version=version,
-                                            out=str(scratch / "model"), force=True)
+                dvc_repo.artifacts.download(
+                    artifact, version=version, out=str(scratch / "model"), force=True
+                )
         except Exception as exc:  # DVC errors carry their own explanation
-            raise ModelError(f"registry {repo}: fetching {artifact} {version} with DVC "
-                             f"failed ({type(exc).__name__}: {exc}); check that the version "
-                             "was pushed to the DVC remote (dvc push)") from None
+            raise ModelError(
+                f"registry {repo}: fetching {artifact} {version} with DVC "
+                f"failed ({type(exc).__name__}: {exc}); check that the version "
+                "was pushed to the DVC remote (dvc push)"
+            ) from None
         try:
             os.replace(scratch / "model", dest)
         except OSError:
@@ -119,8 +136,10 @@ class ModelSource:
         if self.path is not None:
             return load_model(self.path)
         version, commit = ref or resolve_stage(self.registry, self.artifact, self.stage)
-        folder = fetch_version(self.registry, self.artifact, version, commit,
-                               Path(self.cache_dir))
-        return load_model(folder, version=version, stage=self.stage,
-                          source=f"registry:{self.registry} {self.artifact}@{version} "
-                                 f"(commit {commit[:12]})")
+        folder = fetch_version(self.registry, self.artifact, version, commit, Path(self.cache_dir))
+        return load_model(
+            folder,
+            version=version,
+            stage=self.stage,
+            source=f"registry:{self.registry} {self.artifact}@{version} (commit {commit[:12]})",
+        )
