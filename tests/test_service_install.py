@@ -38,7 +38,7 @@ def test_the_service_installs_and_passes_its_tests_without_the_pipeline(tmp_path
         str(python),
         "--require-hashes",
         "-r",
-        str(ROOT / "service" / "requirements.lock"),
+        str(ROOT / "service" / "requirements-test.lock"),
     )
     run(
         str(UV),
