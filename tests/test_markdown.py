@@ -20,6 +20,13 @@ def test_a_pipe_or_line_break_in_a_value_cannot_break_the_table():
     assert text.splitlines()[-1] == "| A\\|B C |"
 
 
+def test_an_empty_cell_is_one_space_and_markers_can_be_given_as_written():
+    text = markdown.table(["", "count"], [["", 3]], align=["---", "---:"])
+    assert text.splitlines() == ["| | count |", "|---|---:|", "| | 3 |"]
+    with pytest.raises(ValueError, match="alignment marker"):
+        markdown.table(["a"], [], align=["right"])
+
+
 def test_a_row_of_the_wrong_width_is_refused():
     with pytest.raises(ValueError, match="2 cells, the header 1"):
         markdown.table(["item"], [["a", "b"]])

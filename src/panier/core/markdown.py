@@ -10,12 +10,11 @@ laid out the same way everywhere. Jinja2 comes with DVC; templates live in a
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from functools import cache
 
 import jinja2
-
-_ALIGN = {"left": "---", "right": "--:", "center": ":-:", "": "---"}
 
 
 def cell(value: object) -> str:
@@ -29,25 +28,35 @@ def table(
     """A GitHub-flavoured Markdown table.
 
     ``header`` names the columns; each row holds one value per column, already formatted
-    (``str()`` is applied, then :func:`cell`). ``align`` is one letter per column, ``l``,
-    ``r`` or ``c`` (a string such as ``"lrr"``), or a sequence of ``"left"``, ``"right"``,
-    ``"center"``; columns without one are left-aligned. Returns the table without a
-    trailing newline.
+    (``str()`` is applied, then :func:`cell`; an empty value is written as one space).
+    ``align`` is one letter per column, ``l``, ``r`` or ``c`` (a string such as ``"lrr"``,
+    written ``---``, ``--:``, ``:-:``), or a sequence of the delimiter row's own markers
+    (``["---", "---:"]``) where a report keeps its established layout; columns without one
+    are left-aligned. Returns the table without a trailing newline.
     """
-    letters = {"l": "left", "r": "right", "c": "center"}
     if isinstance(align, str):
-        align = [letters[a] for a in align]
-    aligns = list(align) + [""] * (len(header) - len(align))
-    lines = [
-        "| " + " | ".join(cell(h) for h in header) + " |",
-        "|" + "|".join(_ALIGN[a] for a in aligns[: len(header)]) + "|",
-    ]
+        markers = [_LETTERS[a] for a in align]
+    else:
+        markers = list(align)
+        for marker in markers:
+            if not _MARKER.fullmatch(marker):
+                raise ValueError(f"not an alignment marker: {marker!r} (e.g. '---', '---:')")
+    markers += ["---"] * (len(header) - len(markers))
+    lines = [_row(header), "|" + "|".join(markers[: len(header)]) + "|"]
     for row in rows:
         row = list(row)
         if len(row) != len(header):
             raise ValueError(f"a row has {len(row)} cells, the header {len(header)}: {row!r}")
-        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+        lines.append(_row(row))
     return "\n".join(lines)
+
+
+_LETTERS = {"l": "---", "r": "--:", "c": ":-:"}
+_MARKER = re.compile(r":?-+:?")
+
+
+def _row(values: Sequence[object]) -> str:
+    return "|" + "|".join(f" {text} " if (text := cell(v)) else " " for v in values) + "|"
 
 
 BAR_WIDTH = 40
