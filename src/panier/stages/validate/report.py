@@ -1,7 +1,9 @@
-"""``metrics/validation.md``: the validation report people read."""
+"""``metrics/validation.md``: the validation report people read, rendered from
+``templates/validation.md``; this module works out what the template shows."""
 
 from __future__ import annotations
 
+from panier.core import markdown
 from panier.core import schema as S
 from panier.core.config import ValidateParams
 from panier.stages.validate.messages import (
@@ -24,7 +26,6 @@ def render_markdown(
     examples and fix, guest checkouts, and changes of the input's columns."""
     report = result.report
     rows_in = max(report["rows_in"], 1)
-    verdict = rejection_error(result, params) or dataset_error(result)
     own = params.max_rejected_share_by_reason
     applies = (
         f"the reasons without a limit of their own in "
@@ -33,89 +34,61 @@ def render_markdown(
         if own
         else "all of them"
     )
-    out = [
-        "# Validation report",
-        "",
-        f"Source: `{report['source']}`",
-        "",
-        f"**{'FAILED' if verdict else 'passed'}**: {report['rows_in']:,} rows in = "
-        f"{report['rows_clean']:,} clean + {report['rows_rejected']:,} rejected: "
-        f"{rejected_summary(report)}. The limit, validate.max_rejected_share "
-        f"({params.max_rejected_share:.2%}), applies to {applies}.",
-        "",
-        "| | count |",
-        "|---|---:|",
-        f"| clean invoices | {report['invoices_clean']:,} |",
-        f"| clean invoices with 2+ items | {report['invoices_multi_item']:,} |",
-        f"| distinct items | {report['items_clean']:,} |",
-        f"| guest checkouts (invoices without customer id, kept) | "
-        f"{_count(report, S.CUSTOMER, 'invoices_without_customer')} |",
-        f"| clean rows without description (kept) | "
-        f"{_count(report, S.DESCRIPTION, 'clean_rows_without_description')} |",
-        f"| invoices over {BIG_BASKET_ITEMS} distinct items (kept; train.max_basket_items "
-        f"leaves big ones out of mining only) | {report.get('invoices_over_100_items', 0):,} |",
-        *(
-            [
-                "| invoices over validate.max_basket_items "
-                f"({params.max_basket_items}, rejected) | "
-                f"{report['invoices_too_large']:,} |"
-            ]
-            if params.max_basket_items is not None
-            else []
+    counts = [
+        ("clean invoices", f"{report['invoices_clean']:,}"),
+        ("clean invoices with 2+ items", f"{report['invoices_multi_item']:,}"),
+        ("distinct items", f"{report['items_clean']:,}"),
+        (
+            "guest checkouts (invoices without customer id, kept)",
+            _count(report, S.CUSTOMER, "invoices_without_customer"),
         ),
-        "",
+        (
+            "clean rows without description (kept)",
+            _count(report, S.DESCRIPTION, "clean_rows_without_description"),
+        ),
+        (
+            f"invoices over {BIG_BASKET_ITEMS} distinct items (kept; train.max_basket_items "
+            "leaves big ones out of mining only)",
+            f"{report.get('invoices_over_100_items', 0):,}",
+        ),
     ]
-    span = report["time_span"]
-    if span["first"] is not None:
-        out += [f"Clean rows span {span['first']} to {span['last']}.", ""]
-    if report["columns_not_provided"]:
-        out += [
-            "Not provided by the source (allowed to be empty): "
-            + ", ".join(f"`{c}`" for c in report["columns_not_provided"])
-            + ".",
-            "",
-        ]
-    out += [
-        "## Rejected rows by reason",
-        "",
-        "| reason | column | rows | share | meaning |",
-        "|---|---|---:|---:|---|",
-    ]
-    for code, count in report["rejected_by_reason"].items():
-        if count:
-            out.append(
-                f"| `{code}` | {column_label(report, code)} | {count:,} | "
-                f"{count / rows_in:.2%} | {REASONS[code]} |"
+    if params.max_basket_items is not None:
+        counts.append(
+            (
+                f"invoices over validate.max_basket_items ({params.max_basket_items}, rejected)",
+                f"{report['invoices_too_large']:,}",
             )
+        )
+    rejected = {code: count for code, count in report["rejected_by_reason"].items() if count}
+    by_reason = [
+        (
+            f"`{code}`",
+            column_label(report, code),
+            f"{count:,}",
+            f"{count / rows_in:.2%}",
+            REASONS[code],
+        )
+        for code, count in rejected.items()
+    ]
     if not report["rows_rejected"]:
-        out.append("| (none) | | 0 | 0.00% | |")
-    out.append("")
-    for code, count in report["rejected_by_reason"].items():
-        if count:
-            _, table = example_rows(result, code, examples)
-            out += [
-                f"### `{code}`",
-                "",
-                f"Usual cause and fix: {FIXES[code]}.",
-                "",
-                "```",
-                *table,
-                "```",
-                "",
-            ]
-    out += ["## Input columns", ""]
-    if report["unexpected_columns"]:
-        out += [
-            "Not mapped to a canonical column (ignored): "
-            + ", ".join(f"`{c}`" for c in report["unexpected_columns"])
-            + ".",
-            "",
-        ]
-    if schema_changes is not None:
-        out += [_schema_section(schema_changes), ""]
-    if verdict:
-        out += ["## Why the stage failed", "", "```", verdict, "```", ""]
-    return "\n".join(out).rstrip() + "\n"
+        by_reason.append(("(none)", "", "0", "0.00%", ""))
+    text = markdown.render(
+        __package__,
+        "validation.md",
+        report=report,
+        params=params,
+        applies=applies,
+        summary=rejected_summary(report),
+        counts=counts,
+        by_reason=by_reason,
+        reasons=[
+            (code, FIXES[code], "\n".join(example_rows(result, code, examples)[1]))
+            for code in rejected
+        ],
+        schema_section=None if schema_changes is None else _schema_section(schema_changes),
+        verdict=rejection_error(result, params) or dataset_error(result),
+    )
+    return text.rstrip() + "\n"
 
 
 def _count(report: dict, column: str, key: str) -> str:
