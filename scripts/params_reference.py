@@ -1,4 +1,4 @@
-"""Write docs/reference/params.md from the params schema (src/panier/core/config.py).
+"""Write docs/reference/params.md from the params schema (src/panier/core/config/).
 
 The schema is the one source of truth: each setting's key, default and description are
 read from it, so the reference cannot drift from the code (tests/test_config.py fails when
@@ -21,14 +21,14 @@ TARGET = ROOT / "docs" / "reference" / "params.md"
 
 INTRO = """# Params
 
-Every setting lives in `params.yaml`; `src/panier/core/config.py` is its one schema. A wrong
+Every setting lives in `params.yaml`; `src/panier/core/config/` is its one schema. A wrong
 key or value stops the stage with a message naming the key. `params.yaml` holds exactly the
 defaults below (a test checks it), so deleting a key changes nothing, and `dvc.yaml`
 declares which sections each stage reads: changing a key re-runs exactly the stages that
 read it, and those after them.
 
 This page is generated from the schema by `python scripts/params_reference.py`; edit the
-descriptions in `src/panier/core/config.py`, not here.
+descriptions in `src/panier/core/config/`, not here.
 """
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, make_pipeline_repo, run
-from panier.stages.validate.validation import REASONS
+from panier.stages.validate.reasons import REASONS
 from retail_export import PLANTED, retail_export_csv, retail_export_frame
 
 pytestmark = pytest.mark.slow

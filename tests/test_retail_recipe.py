@@ -20,7 +20,7 @@ from conftest import ROOT, deep_update, make_pipeline_repo, run
 from panier.core.runner import run_stage
 from panier.stages.ingest import stage as ingest
 from panier.stages.validate import stage as validate
-from panier.stages.validate.validation import REASONS
+from panier.stages.validate.reasons import REASONS
 from retail_export import wholesale_export_frame
 
 STAGES = ["check-params", "ingest", "validate", "train", "evaluate", "drift-check"]

@@ -23,7 +23,8 @@ from panier.core.config import IngestParams, parse_params
 from panier.core.errors import ConfigError, DataError
 from panier.core.mapping import PRESETS, apply_mapping, not_provided, resolve_mapping
 from panier.core.redact import redact
-from panier.stages.ingest.sources import read_source, sql_url
+from panier.stages.ingest.sources import read_source
+from panier.stages.ingest.sql import sql_url
 from retail_export import retail_export_csv, retail_export_frame
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"

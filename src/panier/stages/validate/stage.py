@@ -10,14 +10,9 @@ from panier.core.mapping import not_provided, resolve_mapping
 from panier.core.redact import source_label
 from panier.core.runner import run_stage
 from panier.stages.validate import input_schema
-from panier.stages.validate.validation import (
-    BIG_BASKET_ITEMS,
-    dataset_error,
-    rejected_summary,
-    rejection_error,
-    render_markdown,
-    validate_line_items,
-)
+from panier.stages.validate.messages import dataset_error, rejected_summary, rejection_error
+from panier.stages.validate.report import render_markdown
+from panier.stages.validate.validation import BIG_BASKET_ITEMS, validate_line_items
 
 log = logging.getLogger("panier")
 
