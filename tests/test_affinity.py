@@ -11,9 +11,12 @@ import pandas as pd
 import pytest
 
 from panier.core.baskets import Baskets, baskets_from_lists, min_count
-from panier.stages.affinity import groups as affinity
+from panier.stages.affinity.changes import changes_markdown, compare_groups
 from panier.stages.affinity.explorer import render_explorer
-from panier.stages.affinity.groups import AffinitySettings, build_groups, compare_groups
+from panier.stages.affinity.graph import affinity_edges
+from panier.stages.affinity.groups import AffinitySettings, build_groups
+from panier.stages.affinity.naming import rule_text
+from panier.stages.affinity.summaries import groups_json, summary_markdown
 from panier.stages.train.mining import association_rules, frequent_itemsets
 
 
@@ -107,7 +110,7 @@ def test_each_group_says_what_it_holds_and_covers(shop):
         ]
     ]
     assert first["rules_inside"] == len(expected) > 0
-    assert inside[0] == affinity.rule_text(
+    assert inside[0] == rule_text(
         *expected.sort_values("lift", ascending=False, kind="stable").iloc[0][
             ["antecedent", "consequent"]
         ]
@@ -118,7 +121,7 @@ def test_each_group_says_what_it_holds_and_covers(shop):
 
 def test_edges_are_phi_of_pairs_held_by_enough_baskets():
     baskets = baskets_from_lists(SHOP)
-    edges = affinity.affinity_edges(baskets, sorted(baskets.items), 2, 0.0)
+    edges = affinity_edges(baskets, sorted(baskets.items), 2, 0.0)
     pairs = set(zip(edges["source"], edges["target"]))
     assert ("bread", "butter") in pairs
     assert ("bread", "sausages") not in pairs  # one basket only
@@ -127,7 +130,7 @@ def test_edges_are_phi_of_pairs_held_by_enough_baskets():
     assert row["count"] == ab
     assert row["phi"] == pytest.approx((n * ab - a * b) / math.sqrt(a * b * (n - a) * (n - b)))
     # A negative correlation is never an edge, whatever min_pair_count allows.
-    loose = affinity.affinity_edges(baskets, sorted(baskets.items), 1, 0.0)
+    loose = affinity_edges(baskets, sorted(baskets.items), 1, 0.0)
     assert ("bread", "sausages") not in set(zip(loose["source"], loose["target"]))
     assert (loose["phi"] > 0).all()
 
@@ -150,7 +153,7 @@ def test_comparing_two_revisions_names_gained_lost_and_changed_groups():
     changes = compare_groups(base, head)
     assert changes.matched == [(2, 1, 0.5), (1, 2, 2 / 3)]
     assert changes.gained == [3] and changes.lost == [3]
-    text = affinity.changes_markdown(changes, "main")
+    text = changes_markdown(changes, "main")
     assert text.startswith(
         "3 affinity groups on `main`, 3 on this branch: 1 gained, 1 lost, 2 changed, 0 unchanged."
     )
@@ -222,6 +225,6 @@ def test_a_model_with_no_frequent_products_gives_empty_groups_not_a_failure():
     result = build_groups(baskets, items, rules, settings(), min_item_count=100)
     assert result.items.empty and result.groups.empty
     assert result.summary["groups"] == 0
-    assert affinity.groups_json(result, settings())["groups"] == []
-    assert "0 groups hold 0 of 0 products" in affinity.summary_markdown(result)
+    assert groups_json(result, settings())["groups"] == []
+    assert "0 groups hold 0 of 0 products" in summary_markdown(result)
     assert "explorer-data" in render_explorer(rules, result)

@@ -50,9 +50,9 @@ TOOLS = {
         "main",
         "compare the workspace with a base revision and print the pull-request comment",
     ),
-    "remote": ("panier.ops.remote", "main", "check, push and pull the DVC remote storage"),
+    "remote": ("panier.ops.remote.cli", "main", "check, push and pull the DVC remote storage"),
     "registry": (
-        "panier.ops.registry",
+        "panier.ops.registry.cli",
         "main",
         "model versions and stages: register, promote, show, history, fetch",
     ),

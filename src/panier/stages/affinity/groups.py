@@ -2,14 +2,10 @@
 
 The model's items become the nodes of a graph; two items are joined when they share enough
 baskets of the training window and are positively correlated; the graph is cut into groups
-with the Louvain method (networkx, seeded). Every function here is pure: frames and baskets
-in, frames and dicts out; the ``affinity`` stage reads and writes the files.
-
-Edge weight: the phi coefficient (Pearson correlation of the two items' 0/1 basket columns),
-kept only for pairs held by at least ``min_pair_count`` baskets. Lift rewards rare items (two
-items seen once, together, have lift ``n``), so a lift-weighted graph is dominated by noise
-among the rarest products; phi is bounded by 1, and for rare items it shrinks with the square
-root of their supports, so a strong edge needs both a strong association and enough baskets.
+with the Louvain method (networkx, seeded): see ``graph``. Here the groups become tables:
+each product's group and strength in it, each group's products, share of baskets, rules and
+nearest groups. Every function is pure: frames and baskets in, frames and dicts out; the
+``affinity`` stage reads and writes the files (``summaries`` shapes them).
 """
 
 from __future__ import annotations
@@ -17,12 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from panier.core.baskets import Baskets
+
+# ops.report reads compare_groups and changes_markdown here (explicit re-exports).
+from panier.stages.affinity.changes import changes_markdown as changes_markdown
+from panier.stages.affinity.changes import compare_groups as compare_groups
+from panier.stages.affinity.graph import (
+    UNGROUPED,
+    affinity_edges,
+    louvain_groups,
+    modularity,
+    number_groups,
+)
+from panier.stages.affinity.naming import group_label, item_name, rule_text
 
 #: One row per product of the graph: its group (0: ungrouped), its strength in the group.
 GROUP_ITEM_COLUMNS = ["group", "item_code", "description", "baskets", "support", "strength"]
@@ -39,10 +46,6 @@ GROUP_COLUMNS = [
     "neighbours",
     "top_rules",
 ]
-#: One row per edge of the graph.
-EDGE_COLUMNS = ["source", "target", "count", "phi"]
-#: Group number of products in no group (too small a community, or no edge at all).
-UNGROUPED = 0
 
 
 @dataclass(frozen=True)
@@ -73,54 +76,6 @@ class AffinityGroups:
     summary: dict[str, Any]
 
 
-def affinity_edges(
-    baskets: Baskets, nodes: list[str], min_pair_count: int, min_phi: float
-) -> pd.DataFrame:
-    """Edges between the items ``nodes`` (codes present in ``baskets``): every pair held by
-    at least ``min_pair_count`` baskets whose phi coefficient is at least ``min_phi`` (and
-    above 0). Returns EDGE_COLUMNS with ``source < target`` (codes), sorted by them."""
-    n = baskets.n_baskets
-    columns = np.searchsorted(baskets.items, np.asarray(nodes, dtype=object))
-    matrix = baskets.matrix[:, columns].astype(np.int32)
-    item_counts = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float64)
-    pairs = sparse.triu(matrix.T @ matrix, k=1).tocoo()
-    keep = pairs.data >= min_pair_count
-    rows, cols, counts = pairs.row[keep], pairs.col[keep], pairs.data[keep].astype(np.int64)
-    a, b = item_counts[rows], item_counts[cols]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        phi = (n * counts - a * b) / np.sqrt(a * b * (n - a) * (n - b))
-    phi = np.nan_to_num(phi, nan=0.0)
-    keep = (phi > 0) & (phi >= min_phi)
-    codes = np.asarray(nodes, dtype=object)
-    edges = pd.DataFrame(
-        {
-            "source": codes[rows[keep]],
-            "target": codes[cols[keep]],
-            "count": counts[keep],
-            "phi": phi[keep],
-        }
-    )
-    # Node order follows sorted codes, so source < target already; sort for a stable file.
-    return edges.sort_values(["source", "target"], ignore_index=True)[EDGE_COLUMNS]
-
-
-def louvain_groups(
-    nodes: list[str], edges: pd.DataFrame, resolution: float, seed: int
-) -> list[list[str]]:
-    """Louvain communities (networkx) of the graph ``nodes`` + ``edges`` weighted by phi.
-    The graph is built in sorted order and the method seeded, so equal inputs give equal
-    groups. Returns each community's sorted codes; isolated items are communities of one."""
-    graph = nx.Graph()
-    graph.add_nodes_from(sorted(nodes))
-    graph.add_weighted_edges_from(
-        zip(edges["source"], edges["target"], edges["phi"].astype(float)), weight="weight"
-    )
-    found = nx.community.louvain_communities(
-        graph, weight="weight", resolution=resolution, seed=seed
-    )
-    return [sorted(community) for community in found]
-
-
 def build_groups(
     baskets: Baskets,
     items: pd.DataFrame,
@@ -147,12 +102,7 @@ def build_groups(
     communities = louvain_groups(nodes, edges, settings.resolution, settings.seed)
 
     item_baskets = dict(zip(items["item_code"].astype(str), items["baskets"].astype(int)))
-    big = [c for c in communities if len(c) >= settings.min_group_size]
-    big.sort(key=lambda c: (-len(c), -sum(item_baskets[i] for i in c), c[0]))
-    group_of = {code: UNGROUPED for code in nodes}
-    for number, community in enumerate(big, start=1):
-        for code in community:
-            group_of[code] = number
+    group_of = number_groups(nodes, communities, item_baskets, settings.min_group_size)
 
     strength = _strength(edges, group_of)
     table = items[items["item_code"].astype(str).isin(group_of)].copy()
@@ -183,7 +133,7 @@ def build_groups(
         "model_rules": len(rules),
         "rules_inside_groups": int((rule_groups != UNGROUPED).sum()),
         "rules_anchored_in_groups": int((rule_anchors != UNGROUPED).sum()),
-        "modularity": _modularity(nodes, edges, communities),
+        "modularity": modularity(nodes, edges, communities),
     }
     return AffinityGroups(table, groups, edges, rule_groups, rule_anchors, summary)
 
@@ -227,11 +177,6 @@ def rule_anchor_groups(rules: pd.DataFrame, group_of: dict[str, int]) -> np.ndar
         if target != UNGROUPED and any(group_of.get(str(a)) == target for a in antecedent):
             numbers[position] = target
     return numbers
-
-
-def rule_text(antecedent: Any, consequent: str) -> str:
-    """``a + b -> c``: how a rule is written in tables and reports."""
-    return f"{' + '.join(map(str, antecedent))} -> {consequent}"
 
 
 def _group_rows(
@@ -280,7 +225,8 @@ def _group_rows(
     for number in numbers:
         members = grouped[grouped["group"] == number]
         descriptions = [
-            _name(code, text) for code, text in zip(members["item_code"], members["description"])
+            item_name(code, text)
+            for code, text in zip(members["item_code"], members["description"])
         ]
         near = sorted(
             (
@@ -303,7 +249,7 @@ def _group_rows(
         rows.append(
             {
                 "group": number,
-                "label": _label(descriptions),
+                "label": group_label(descriptions),
                 "size": len(members),
                 "items": [
                     {"item_code": code, "description": text}
@@ -320,194 +266,3 @@ def _group_rows(
             }
         )
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
-
-
-def _name(code: str, description: Any) -> str:
-    text = str(description) if description is not None and str(description) != "nan" else ""
-    return text.strip() or code
-
-
-def _label(descriptions: list[str], shown: int = 3) -> str:
-    """The group's name: its strongest products, then how many more."""
-    label = ", ".join(descriptions[:shown])
-    rest = len(descriptions) - shown
-    return f"{label} (+{rest})" if rest > 0 else label
-
-
-def _modularity(nodes: list[str], edges: pd.DataFrame, communities: list[list[str]]) -> float:
-    """Newman's modularity of the partition (0 for a graph with no edge)."""
-    if edges.empty:
-        return 0.0
-    graph = nx.Graph()
-    graph.add_nodes_from(nodes)
-    graph.add_weighted_edges_from(
-        zip(edges["source"], edges["target"], edges["phi"].astype(float)), weight="weight"
-    )
-    value = nx.community.modularity(graph, [set(c) for c in communities], weight="weight")
-    return round(float(value), 6)
-
-
-# ---------------------------------------------------------------------------------------------
-# Files and reports
-
-
-def groups_json(result: AffinityGroups, settings: AffinitySettings) -> dict[str, Any]:
-    """The groups as one JSON document (settings, summary, groups with their products)."""
-    return {
-        "settings": {
-            "min_pair_count": settings.min_pair_count,
-            "min_phi": settings.min_phi,
-            "resolution": settings.resolution,
-            "seed": settings.seed,
-            "min_group_size": settings.min_group_size,
-            "method": "louvain (networkx), edges weighted by phi",
-        },
-        "summary": result.summary,
-        "groups": result.groups.to_dict(orient="records"),
-        "ungrouped": result.items.loc[result.items["group"] == UNGROUPED, "item_code"].tolist(),
-    }
-
-
-def group_sets(items: pd.DataFrame) -> dict[int, frozenset[str]]:
-    """Group number -> its item codes, from a GROUP_ITEM_COLUMNS table (group 0 left out)."""
-    grouped = items[items["group"] != UNGROUPED]
-    return {
-        int(number): frozenset(frame["item_code"].astype(str))
-        for number, frame in grouped.groupby("group", sort=True)
-    }
-
-
-@dataclass(frozen=True)
-class GroupChanges:
-    """Groups of two revisions, matched by their products. ``matched`` pairs base and head
-    group numbers with their Jaccard similarity; ``gained``/``lost`` are unmatched numbers."""
-
-    base: dict[int, frozenset[str]]
-    head: dict[int, frozenset[str]]
-    matched: list[tuple[int, int, float]]
-    gained: list[int]
-    lost: list[int]
-
-    @property
-    def changed(self) -> list[tuple[int, int, float]]:
-        return [m for m in self.matched if self.base[m[0]] != self.head[m[1]]]
-
-
-def compare_groups(
-    base: pd.DataFrame, head: pd.DataFrame, min_jaccard: float = 0.5
-) -> GroupChanges:
-    """Match the groups of two item tables (GROUP_ITEM_COLUMNS). Group numbers mean nothing
-    across revisions, so groups are paired greedily by Jaccard similarity of their item sets
-    (highest first; ties by group numbers); a pair needs at least ``min_jaccard``. Head groups
-    left over are gained, base groups left over are lost."""
-    old, new = group_sets(base), group_sets(head)
-    candidates = []
-    for a, items_a in old.items():
-        for b, items_b in new.items():
-            shared = len(items_a & items_b)
-            if shared:
-                jaccard = shared / len(items_a | items_b)
-                if jaccard >= min_jaccard:
-                    candidates.append((-jaccard, a, b))
-    candidates.sort()
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    matched = []
-    for negative, a, b in candidates:
-        if a not in used_a and b not in used_b:
-            used_a.add(a)
-            used_b.add(b)
-            matched.append((a, b, -negative))
-    matched.sort(key=lambda m: m[1])
-    return GroupChanges(old, new, matched, sorted(set(new) - used_b), sorted(set(old) - used_a))
-
-
-def _codes(codes: frozenset[str] | set[str], shown: int = 8) -> str:
-    ordered = sorted(codes)
-    text = ", ".join(f"`{c}`" for c in ordered[:shown])
-    return text + (f" and {len(ordered) - shown} more" if len(ordered) > shown else "")
-
-
-def changes_markdown(
-    changes: GroupChanges, base_label: str = "base", head_label: str = "this branch", top: int = 5
-) -> str:
-    """Markdown for the PR comment: how many groups each side has, then the groups gained,
-    lost and changed (products moved in and out), at most ``top`` of each."""
-    lines = [
-        f"{len(changes.base)} affinity groups on `{base_label}`, {len(changes.head)} on "
-        f"{head_label}: {len(changes.gained)} gained, {len(changes.lost)} lost, "
-        f"{len(changes.changed)} changed, "
-        f"{len(changes.matched) - len(changes.changed)} unchanged."
-    ]
-    sections = (
-        (
-            "Gained",
-            [(f"{b}", f"{len(changes.head[b])}", _codes(changes.head[b])) for b in changes.gained],
-        ),
-        (
-            "Lost",
-            [(f"{a}", f"{len(changes.base[a])}", _codes(changes.base[a])) for a in changes.lost],
-        ),
-    )
-    for title, rows in sections:
-        if rows:
-            lines += [
-                "",
-                f"**{title}** ({min(top, len(rows))} of {len(rows)})",
-                "",
-                "| group | products | items |",
-                "|--:|--:|---|",
-            ]
-            lines += [f"| {g} | {n} | {codes} |" for g, n, codes in rows[:top]]
-    changed = sorted(changes.changed, key=lambda m: (m[2], m[1]))
-    if changed:
-        lines += [
-            "",
-            f"**Changed** ({min(top, len(changed))} of {len(changed)}, least similar first)",
-            "",
-            "| group (base -> head) | similarity | products in | products out |",
-            "|---|--:|---|---|",
-        ]
-        for a, b, jaccard in changed[:top]:
-            moved_in = changes.head[b] - changes.base[a]
-            moved_out = changes.base[a] - changes.head[b]
-            lines.append(
-                f"| {a} -> {b} | {jaccard:.2f} | {_codes(moved_in) or '-'} | "
-                f"{_codes(moved_out) or '-'} |"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def summary_markdown(result: AffinityGroups, top: int = 10) -> str:
-    """This revision's groups as Markdown: a headline and the largest ``top`` groups."""
-    s = result.summary
-    lines = [
-        "# Affinity groups",
-        "",
-        f"{s['groups']} groups hold {s['grouped_items']} of {s['nodes']} products "
-        f"({s['ungrouped_items']} ungrouped); {s['rules_inside_groups']} of "
-        f"{s['model_rules']} rules lie inside one group and "
-        f"{s['rules_anchored_in_groups']} have their consequent in the group of an "
-        f"antecedent item; {s['edges']} edges, modularity {s['modularity']:.3f}.",
-        "",
-    ]
-    if result.groups.empty:
-        return "\n".join(lines)
-    lines += [
-        "| group | products | baskets touched | rules inside | strongest rule | nearest groups |",
-        "|--:|---|--:|--:|---|---|",
-    ]
-    for row in result.groups.head(top).itertuples():
-        rule = row.top_rules[0]["rule"] if row.top_rules else "-"
-        near = ", ".join(str(n["group"]) for n in row.neighbours) or "-"
-        lines.append(
-            f"| {row.group} | {_md(row.label)} ({row.size}) | "
-            f"{row.basket_share:.1%} | {row.rules_inside} | `{rule}` | {near} |"
-        )
-    if len(result.groups) > top:
-        lines.append(f"\n{len(result.groups) - top} smaller groups are in the explorer.")
-    return "\n".join(lines) + "\n"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")

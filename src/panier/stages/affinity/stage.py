@@ -9,6 +9,7 @@ from panier.core.errors import DataError
 from panier.core.runner import run_stage
 from panier.stages.affinity import groups as affinity
 from panier.stages.affinity.explorer import render_explorer
+from panier.stages.affinity.summaries import groups_json, summary_markdown
 
 log = logging.getLogger("panier")
 
@@ -47,8 +48,8 @@ def main() -> None:
         result.summary["groups"],
     )
     io.write_parquet(result.items, paths.AFFINITY_ITEMS)
-    io.write_json(affinity.groups_json(result, settings), paths.AFFINITY_GROUPS)
-    io.write_text(affinity.summary_markdown(result), paths.AFFINITY_REPORT)
+    io.write_json(groups_json(result, settings), paths.AFFINITY_GROUPS)
+    io.write_text(summary_markdown(result), paths.AFFINITY_REPORT)
     io.write_text(render_explorer(rules, result, seed=cfg.seed), paths.AFFINITY_EXPLORER)
     io.write_json(result.summary, paths.AFFINITY_METRICS)
 
