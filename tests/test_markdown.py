@@ -37,3 +37,10 @@ def test_bars_share_one_scale_and_missing_values_say_so():
 def test_a_bar_is_drawn_to_an_eighth_of_a_character():
     assert markdown.bar(1, 8, width=1) == "▏"
     assert markdown.bar(0, 8) == "" and markdown.bar(float("nan"), 8) == ""
+
+
+def test_a_delimiter_cell_can_be_written_out_and_anything_else_is_refused():
+    text = markdown.table(["figure", "value"], [["rules", 7]], align=["left", "---:"])
+    assert text.splitlines()[1] == "|---|---:|"
+    with pytest.raises(ValueError, match="not an alignment"):
+        markdown.table(["figure"], [["rules"]], align=["rightish"])

@@ -10,12 +10,14 @@ laid out the same way everywhere. Jinja2 comes with DVC; templates live in a
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from functools import cache
 
 import jinja2
 
 _ALIGN = {"left": "---", "right": "--:", "center": ":-:", "": "---"}
+_DELIMITER = re.compile(r":?-+:?")
 
 
 def cell(value: object) -> str:
@@ -31,7 +33,8 @@ def table(
     ``header`` names the columns; each row holds one value per column, already formatted
     (``str()`` is applied, then :func:`cell`). ``align`` is one letter per column, ``l``,
     ``r`` or ``c`` (a string such as ``"lrr"``), or a sequence of ``"left"``, ``"right"``,
-    ``"center"``; columns without one are left-aligned. Returns the table without a
+    ``"center"`` or delimiter cells written out (``"---:"``, for a report whose bytes must
+    stay as they were); columns without one are left-aligned. Returns the table without a
     trailing newline.
     """
     letters = {"l": "left", "r": "right", "c": "center"}
@@ -40,7 +43,7 @@ def table(
     aligns = list(align) + [""] * (len(header) - len(align))
     lines = [
         "| " + " | ".join(cell(h) for h in header) + " |",
-        "|" + "|".join(_ALIGN[a] for a in aligns[: len(header)]) + "|",
+        "|" + "|".join(_delimiter(a) for a in aligns[: len(header)]) + "|",
     ]
     for row in rows:
         row = list(row)
@@ -48,6 +51,15 @@ def table(
             raise ValueError(f"a row has {len(row)} cells, the header {len(header)}: {row!r}")
         lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     return "\n".join(lines)
+
+
+def _delimiter(align: str) -> str:
+    """The delimiter-row cell of one column: from its alignment's name, or given as is."""
+    if align in _ALIGN:
+        return _ALIGN[align]
+    if not _DELIMITER.fullmatch(align):
+        raise ValueError(f"not an alignment nor a delimiter cell: {align!r}")
+    return align
 
 
 BAR_WIDTH = 40
