@@ -44,3 +44,8 @@ def test_a_delimiter_cell_can_be_written_out_and_anything_else_is_refused():
     assert text.splitlines()[1] == "|---|---:|"
     with pytest.raises(ValueError, match="not an alignment"):
         markdown.table(["figure"], [["rules"]], align=["rightish"])
+
+
+def test_an_empty_cell_is_written_as_it_is_typed_by_hand():
+    text = markdown.table(["", "count"], [["milk", ""]], align="lr")
+    assert text.splitlines() == ["| | count |", "|---|--:|", "| milk | |"]

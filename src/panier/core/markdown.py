@@ -31,26 +31,28 @@ def table(
     """A GitHub-flavoured Markdown table.
 
     ``header`` names the columns; each row holds one value per column, already formatted
-    (``str()`` is applied, then :func:`cell`). ``align`` is one letter per column, ``l``,
-    ``r`` or ``c`` (a string such as ``"lrr"``), or a sequence of ``"left"``, ``"right"``,
-    ``"center"`` or delimiter cells written out (``"---:"``, for a report whose bytes must
-    stay as they were); columns without one are left-aligned. Returns the table without a
-    trailing newline.
+    (``str()`` is applied, then :func:`cell`; an empty cell is written ``| |``). ``align``
+    is one letter per column, ``l``, ``r`` or ``c`` (a string such as ``"lrr"``), or a
+    sequence of ``"left"``, ``"right"``, ``"center"`` or delimiter cells written out
+    (``"---:"``, for a report whose bytes must stay as they were); columns without one are
+    left-aligned. Returns the table without a trailing newline.
     """
     letters = {"l": "left", "r": "right", "c": "center"}
     if isinstance(align, str):
         align = [letters[a] for a in align]
     aligns = list(align) + [""] * (len(header) - len(align))
-    lines = [
-        "| " + " | ".join(cell(h) for h in header) + " |",
-        "|" + "|".join(_delimiter(a) for a in aligns[: len(header)]) + "|",
-    ]
+    lines = [_line(header), "|" + "|".join(_delimiter(a) for a in aligns[: len(header)]) + "|"]
     for row in rows:
         row = list(row)
         if len(row) != len(header):
             raise ValueError(f"a row has {len(row)} cells, the header {len(header)}: {row!r}")
-        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+        lines.append(_line(row))
     return "\n".join(lines)
+
+
+def _line(values: Sequence[object]) -> str:
+    """One table line; an empty cell is written ``| |``, as tables are typed by hand."""
+    return "|" + "|".join(f" {text} " if text else " " for text in map(cell, values)) + "|"
 
 
 def _delimiter(align: str) -> str:
