@@ -50,10 +50,10 @@ def normalise(markdown: str) -> str:
 def pr_report_example(repo: Path) -> str:
     """The page ``docs/pr-report-example.md`` for the repository ``repo`` built as by
     ``build_pr_branch_repo`` (checked out on its branch): the intro, then the comment."""
-    from panier.ops import report
+    from panier.ops import pr_report
 
-    data = report.gather(repo, "main", artifacts_url=ARTIFACTS_URL)
-    return INTRO + normalise(report.render(data))
+    data = pr_report.gather(repo, "main", artifacts_url=ARTIFACTS_URL)
+    return INTRO + normalise(pr_report.render(data))
 
 
 def build_repo(parent: Path) -> Path:

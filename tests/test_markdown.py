@@ -20,13 +20,6 @@ def test_a_pipe_or_line_break_in_a_value_cannot_break_the_table():
     assert text.splitlines()[-1] == "| A\\|B C |"
 
 
-def test_an_empty_cell_is_one_space_and_markers_can_be_given_as_written():
-    text = markdown.table(["", "count"], [["", 3]], align=["---", "---:"])
-    assert text.splitlines() == ["| | count |", "|---|---:|", "| | 3 |"]
-    with pytest.raises(ValueError, match="alignment marker"):
-        markdown.table(["a"], [], align=["right"])
-
-
 def test_a_row_of_the_wrong_width_is_refused():
     with pytest.raises(ValueError, match="2 cells, the header 1"):
         markdown.table(["item"], [["a", "b"]])
@@ -44,3 +37,15 @@ def test_bars_share_one_scale_and_missing_values_say_so():
 def test_a_bar_is_drawn_to_an_eighth_of_a_character():
     assert markdown.bar(1, 8, width=1) == "▏"
     assert markdown.bar(0, 8) == "" and markdown.bar(float("nan"), 8) == ""
+
+
+def test_a_delimiter_cell_can_be_written_out_and_anything_else_is_refused():
+    text = markdown.table(["figure", "value"], [["rules", 7]], align=["left", "---:"])
+    assert text.splitlines()[1] == "|---|---:|"
+    with pytest.raises(ValueError, match="not an alignment"):
+        markdown.table(["figure"], [["rules"]], align=["rightish"])
+
+
+def test_an_empty_cell_is_written_as_it_is_typed_by_hand():
+    text = markdown.table(["", "count"], [["milk", ""]], align="lr")
+    assert text.splitlines() == ["| | count |", "|---|--:|", "| milk | |"]

@@ -20,7 +20,21 @@ import pytest
 import yaml
 
 from conftest import PR_MIN_SUPPORT, ROOT, SMALL_PARAMS, run
-from panier.ops import report as R
+from panier.ops.pr_report import formatting as fmt
+from panier.ops.pr_report import render
+from panier.ops.pr_report.charts import confidence_histogram, metric_by_k_chart, moved_enough
+from panier.ops.pr_report.comment import MAX_CHARS
+from panier.ops.pr_report.model import RECOMMENDERS, Change, ReportData, RuleTable
+from panier.ops.pr_report.rules import (
+    compare_rules,
+    describe_rule,
+    item_names,
+    rule_key,
+    rules_from_model,
+    rules_from_plot,
+)
+from panier.ops.pr_report.sections import TRAIN_HEADLINE
+from panier.ops.pr_report.verdicts import verdict
 from panier.ops.revisions import Revision
 
 # ---------------------------------------------------------------------------------------------
@@ -28,18 +42,18 @@ from panier.ops.revisions import Revision
 
 
 def test_a_change_is_shown_with_its_sign_and_relative_size():
-    assert R._delta(R.Change("f", "hit_rate@5", 0.2, 0.25)) == "+0.0500 (+25.0%)"
-    assert R._delta(R.Change("f", "hit_rate@5", 0.25, 0.2)) == "-0.0500 (-20.0%)"
-    assert R._delta(R.Change("f", "rules", 59, 106)) == "+47 (+79.7%)"
-    assert R._delta(R.Change("f", "rules", 0, 3)) == "+3"
-    assert R._delta(R.Change("f", "rules", 7, 7)) == "0"
-    assert R._delta(R.Change("f", "rules", None, 7)) == "new"
-    assert R._delta(R.Change("f", "rules", 7, None)) == "removed"
+    assert fmt.delta(Change("f", "hit_rate@5", 0.2, 0.25)) == "+0.0500 (+25.0%)"
+    assert fmt.delta(Change("f", "hit_rate@5", 0.25, 0.2)) == "-0.0500 (-20.0%)"
+    assert fmt.delta(Change("f", "rules", 59, 106)) == "+47 (+79.7%)"
+    assert fmt.delta(Change("f", "rules", 0, 3)) == "+3"
+    assert fmt.delta(Change("f", "rules", 7, 7)) == "0"
+    assert fmt.delta(Change("f", "rules", None, 7)) == "new"
+    assert fmt.delta(Change("f", "rules", 7, None)) == "removed"
 
 
 def test_headline_arrows_follow_the_direction_of_improvement():
-    better = R._delta(R.Change("f", "model.hit_rate@5", 0.2, 0.3), arrow=True)
-    worse = R._delta(R.Change("f", "model.no_recommendation_share", 0.1, 0.3), arrow=True)
+    better = fmt.delta(Change("f", "model.hit_rate@5", 0.2, 0.3), arrow=True)
+    worse = fmt.delta(Change("f", "model.no_recommendation_share", 0.1, 0.3), arrow=True)
     assert better.startswith("▲ +") and better.endswith(":green_circle:")
     assert worse.startswith("▲ +") and worse.endswith(":red_circle:")
 
@@ -55,7 +69,7 @@ def test_rules_gained_lost_and_changed_are_told_apart():
     head = _rules(
         ("a -> b", 0.1, 0.5), ("c -> d", 0.2, 0.4), ("g -> h", 0.3, 0.9), ("i -> j", 0.01, 0.9)
     )
-    changes = R.compare_rules(base, head)
+    changes = compare_rules(base, head)
     assert changes.gained["rule"].tolist() == ["g -> h", "i -> j"]  # by support
     assert changes.lost["rule"].tolist() == ["e -> f"]
     moved = changes.confidence_changed
@@ -81,27 +95,27 @@ def test_the_model_and_the_rules_plot_name_a_rule_the_same_way():
             "lift": [21.0],
         }
     )
-    assert R.rules_from_model(model).equals(R.rules_from_plot(plot))
+    assert rules_from_model(model).equals(rules_from_plot(plot))
 
 
-def _data(**changes) -> R.ReportData:
+def _data(**changes) -> ReportData:
     base = Revision("main", "main", "a" * 40)
     head = Revision(None, "feature", "b" * 40)
     rules = _rules(("a -> b", 0.1, 0.5))
-    data = R.ReportData(
+    data = ReportData(
         base=base,
         head=head,
         params=[
-            R.Change("params.yaml", "train.min_support", 0.01, 0.004),
-            R.Change("params.yaml", "validate.max_rejected_share", 0.05, 0.05),
-            R.Change("params.yaml", "evaluate.primary_k", 5, 5),
+            Change("params.yaml", "train.min_support", 0.01, 0.004),
+            Change("params.yaml", "validate.max_rejected_share", 0.05, 0.05),
+            Change("params.yaml", "evaluate.primary_k", 5, 5),
         ],
-        metrics=[R.Change("metrics/evaluate.json", "model.hit_rate@5", 0.15, 0.16)],
+        metrics=[Change("metrics/evaluate.json", "model.hit_rate@5", 0.15, 0.16)],
         validation=({"rejected_share": 0.01}, {"rejected_share": 0.01}),
         drift=({"drift_detected": False}, {"drift_detected": False}),
         rules=(
-            R.RuleTable(rules, "models/rules.parquet"),
-            R.RuleTable(rules, "models/rules.parquet"),
+            RuleTable(rules, "models/rules.parquet"),
+            RuleTable(rules, "models/rules.parquet"),
         ),
         metrics_by_k=(None, None),
     )
@@ -114,20 +128,20 @@ def test_the_verdict_says_in_one_line_what_the_change_does_to_the_model():
     base = _rules(("a -> b", 0.1, 0.5))
     head = _rules(("a -> b", 0.1, 0.5), ("c -> d", 0.1, 0.6))
     data = _data(
-        rules=(R.RuleTable(base, "x"), R.RuleTable(head, "x")),
-        metrics=[R.Change("metrics/evaluate.json", "model.hit_rate@5", 0.204, 0.221)],
+        rules=(RuleTable(base, "x"), RuleTable(head, "x")),
+        metrics=[Change("metrics/evaluate.json", "model.hit_rate@5", 0.204, 0.221)],
         gate={"passed": True, "decision": "accepted", "challenger": {}},
     )
-    assert R.verdict(data) == (
+    assert verdict(data) == (
         "**Verdict:** model changed — hit rate@5 0.204 → 0.221 (+0.017), "
         "1 → 2 rules; no drift; gate passed; validation unchanged (passed)"
     )
-    assert R.render(data).splitlines()[4] == R.verdict(data)  # right under the title
+    assert render(data).splitlines()[4] == verdict(data)  # right under the title
 
 
 def test_the_verdict_of_a_change_that_leaves_the_model_alone_says_so():
-    data = _data(metrics=[R.Change("metrics/evaluate.json", "model.hit_rate@5", 0.2, 0.2)])
-    assert R.verdict(data) == (
+    data = _data(metrics=[Change("metrics/evaluate.json", "model.hit_rate@5", 0.2, 0.2)])
+    assert verdict(data) == (
         "**Verdict:** model unchanged — hit rate@5 0.200 (unchanged), "
         "1 rules; no drift; validation unchanged (passed)"
     )
@@ -140,22 +154,22 @@ def test_the_verdict_flags_a_refused_gate_failed_validation_and_drift_still_ther
         validation=({"rejected_share": 0.01}, {"rejected_share": 0.08}),
         drift=(drifted, drifted),
     )
-    line = R.verdict(data)
+    line = verdict(data)
     assert "; **drift** (concept drift), as on `main`; gate **refused**; " in line
     assert line.endswith("; validation passed (1.00% rejected) → **failed** (8.00% rejected)")
-    cleared = R.verdict(_data(drift=(drifted, {"drift_detected": False})))
+    cleared = verdict(_data(drift=(drifted, {"drift_detected": False})))
     assert "; drift cleared; " in cleared
 
 
 def test_sections_the_same_on_both_sides_are_one_line_and_nothing_reads_passed_to_passed():
     params = [
-        R.Change("params.yaml", "train.min_support", 0.01, 0.01),
-        R.Change("params.yaml", "validate.max_rejected_share", 0.05, 0.05),
+        Change("params.yaml", "train.min_support", 0.01, 0.01),
+        Change("params.yaml", "validate.max_rejected_share", 0.05, 0.05),
     ]
-    markdown = R.render(
+    markdown = render(
         _data(
             params=params,
-            metrics=[R.Change("metrics/evaluate.json", "model.hit_rate@5", 0.15, 0.15)],
+            metrics=[Change("metrics/evaluate.json", "model.hit_rate@5", 0.15, 0.15)],
         )
     )
     for line in (
@@ -172,11 +186,11 @@ def test_sections_the_same_on_both_sides_are_one_line_and_nothing_reads_passed_t
 
 def test_unchanged_headline_metrics_are_counted_not_listed():
     metrics = [
-        R.Change("metrics/evaluate.json", "model.hit_rate@5", 0.15, 0.16),
-        R.Change("metrics/evaluate.json", "model.ndcg@5", 0.10, 0.10),
-        R.Change("metrics/evaluate.json", "popularity.hit_rate@5", 0.12, 0.12),
+        Change("metrics/evaluate.json", "model.hit_rate@5", 0.15, 0.16),
+        Change("metrics/evaluate.json", "model.ndcg@5", 0.10, 0.10),
+        Change("metrics/evaluate.json", "popularity.hit_rate@5", 0.12, 0.12),
     ]
-    markdown = R.render(_data(metrics=metrics))
+    markdown = render(_data(metrics=metrics))
     assert "2 unchanged rows not shown" in markdown
     assert "| model | hit_rate@5 | 0.1500 | 0.1600 | ▲ +0.0100 (+6.7%) :green_circle: |" in (
         markdown
@@ -187,14 +201,14 @@ def test_unchanged_headline_metrics_are_counted_not_listed():
 
 def test_a_passed_gate_is_collapsed_under_one_line_and_a_refused_one_is_open():
     gate = {"passed": True, "decision": "accepted", "challenger": {"rules": 3}, "cases": 9}
-    passed = R.render(_data(gate=gate))
+    passed = render(_data(gate=gate))
     assert "<details><summary>Champion vs challenger gate: passed (accepted)</summary>" in passed
-    refused = R.render(_data(gate={**gate, "passed": False, "decision": "refused"}))
+    refused = render(_data(gate={**gate, "passed": False, "decision": "refused"}))
     assert "### Champion vs challenger gate" in refused and "gate: passed" not in refused
 
 
 def test_rules_name_products_by_description_with_the_code_beside():
-    names = R.item_names(
+    names = item_names(
         pd.DataFrame(
             {
                 "item_code": ["10001", "10002"],
@@ -202,36 +216,34 @@ def test_rules_name_products_by_description_with_the_code_beside():
             }
         )
     )
-    assert R.describe_rule("10001 + 10003 -> 10002", names) == (
+    assert describe_rule("10001 + 10003 -> 10002", names) == (
         "RED STORAGE TIN (`10001`) + `10003` → STRIPED / TEACUP (`10002`)"
     )
 
 
 def test_no_bars_are_drawn_for_figures_that_moved_less_than_one_percent():
-    assert R.moved_enough(0.200, 0.202) and not R.moved_enough(0.200, 0.2019)
-    assert R.moved_enough(None, 0.1) and R.moved_enough(0.0, 0.1) and not R.moved_enough(0, 0)
+    assert moved_enough(0.200, 0.202) and not moved_enough(0.200, 0.2019)
+    assert moved_enough(None, 0.1) and moved_enough(0.0, 0.1) and not moved_enough(0, 0)
     base = pd.DataFrame(
         {"k": [1, 5], "model_hit_rate": [0.100, 0.200], "popularity_hit_rate": [0.05, 0.10]}
     )
     head = pd.DataFrame(
         {"k": [1, 5], "model_hit_rate": [0.1005, 0.230], "popularity_hit_rate": [0.05, 0.10]}
     )
-    chart = R.metric_by_k_chart(base, head, "hit_rate", "main")
+    chart = metric_by_k_chart(base, head, "hit_rate", "main")
     assert chart.splitlines()[0].startswith("k=5  model") and len(chart.splitlines()) == 2
-    assert R.metric_by_k_chart(base, base, "hit_rate", "main") == ""
+    assert metric_by_k_chart(base, base, "hit_rate", "main") == ""
     rules = _rules(("a -> b", 0.1, 0.5))
-    assert R.confidence_histogram(rules, rules, "main") == ""
-    assert "**Plots:** no plotted figure moved by 1% or more." in R.render(
+    assert confidence_histogram(rules, rules, "main") == ""
+    assert "**Plots:** no plotted figure moved by 1% or more." in render(
         _data(metrics_by_k=(base, base))
     )
 
 
 def test_without_the_base_model_the_rule_section_says_why_and_the_rest_stands():
     note = "the rules of `main` are not available: no DVC remote"
-    markdown = R.render(
-        _data(
-            rules=(R.RuleTable(None, "", note=note), R.RuleTable(_rules(("a -> b", 0.1, 0.5)), "x"))
-        )
+    markdown = render(
+        _data(rules=(RuleTable(None, "", note=note), RuleTable(_rules(("a -> b", 0.1, 0.5)), "x")))
     )
     rules_section = markdown.split("### Rule changes")[1].split("###")[0]
     assert note in rules_section
@@ -242,22 +254,22 @@ def test_without_the_base_model_the_rule_section_says_why_and_the_rest_stands():
 def test_affinity_groups_gained_and_lost_are_reported_and_a_missing_side_says_why():
     base = pd.DataFrame({"group": [1, 1, 2, 2], "item_code": ["a", "b", "x", "y"]})
     head = pd.DataFrame({"group": [1, 1, 2, 2], "item_code": ["a", "b", "p", "q"]})
-    section = R.render(_data(groups=(base, head))).split("<summary>Affinity groups: ")[1]
+    section = render(_data(groups=(base, head))).split("<summary>Affinity groups: ")[1]
     assert section.startswith(  # the counts in view, the tables collapsed
         "2 affinity groups on <code>main</code>, 2 on this branch: 1 gained, 1 lost, 0 changed, "
         "1 unchanged.</summary>"
     )
     assert "**Gained**" in section.split("</details>")[0]
-    same = R.render(_data(groups=(base, base)))
+    same = render(_data(groups=(base, base)))
     assert "**Affinity groups:** unchanged (2 affinity groups on `main`" in same
     assert "<summary>Affinity groups" not in same
-    missing = R.render(_data(groups=(None, head)))
+    missing = render(_data(groups=(None, head)))
     assert "**Affinity groups:** the groups of `main` are not available" in missing
-    assert "Affinity groups" not in R.render(_data())
+    assert "Affinity groups" not in render(_data())
 
 
 def test_validation_fails_when_the_rejected_share_passes_its_limit():
-    markdown = R.render(_data(validation=({"rejected_share": 0.01}, {"rejected_share": 0.08})))
+    markdown = render(_data(validation=({"rejected_share": 0.01}, {"rejected_share": 0.08})))
     assert "; validation passed (1.00% rejected) → **failed** (8.00% rejected)" in markdown
     assert "| rejected_share | 0.0100 | 0.0800 |" in markdown
 
@@ -281,7 +293,7 @@ def test_drift_raised_on_the_branch_is_flagged_with_what_drifted():
         "tests_drifted": 0,
         "top_drifted": ["numeric: unit_price"],
     }
-    markdown = R.render(_data(drift=(base, head)))
+    markdown = render(_data(drift=(base, head)))
     assert "; **drift raised** (data drift);" in markdown.splitlines()[4]  # the verdict
     assert "| drift_detected | no | :warning: yes | **raised** |" in markdown
     assert "| concept_drift |" not in markdown  # unchanged flags are not listed
@@ -309,7 +321,7 @@ def test_drift_findings_are_shown_by_group_with_products_named_in_words():
         "groups": {"catalogue": {"tests": 8, "drifted": 5}, "price": {"tests": 2, "drifted": 1}},
         "items": {"new": [{"name": "90001"}], "discontinued": []},
     }
-    markdown = R.render(_data(drift=({"drift_detected": False}, head)))
+    markdown = render(_data(drift=({"drift_detected": False}, head)))
     row = next(line for line in markdown.splitlines() if line.startswith("| catalogue |"))
     assert "| 8 | 5 |" in row and labels[0] in row and labels[2] in row
     assert labels[3] not in row and "2 more" in row  # one group cannot crowd out the rest
@@ -319,32 +331,21 @@ def test_drift_findings_are_shown_by_group_with_products_named_in_words():
 
 def test_a_long_report_is_cut_to_fit_a_pull_request_comment():
     params = [
-        R.Change("params.yaml", f"sweep.value_{i}", float(i), float(i) + 1.5) for i in range(3000)
+        Change("params.yaml", f"sweep.value_{i}", float(i), float(i) + 1.5) for i in range(3000)
     ]
-    markdown = R.render(_data(params=params))
-    assert len(markdown) <= R.MAX_CHARS
+    markdown = render(_data(params=params))
+    assert len(markdown) <= MAX_CHARS
     assert markdown.startswith("## Panier pipeline report")
     assert "was cut here" in markdown
 
 
-def test_text_bars_are_scaled_to_the_largest_value_to_an_eighth():
-    assert R.bar(1.0, 1.0, width=4) == "████"
-    assert R.bar(0.5, 1.0, width=4) == "██"
-    assert R.bar(1 / 32, 1.0, width=4) == "▏"
-    assert R.bar(0.0, 1.0) == "" and R.bar(None, 1.0) == ""
-    chart = R.bar_chart([("a", 0.25), ("bb", 0.5), ("c", None)])
-    lines = chart.splitlines()
-    assert lines[1].startswith("bb  " + "█" * R.BAR_WIDTH) and lines[1].endswith("0.500")
-    assert lines[0].startswith("a   " + "█" * (R.BAR_WIDTH // 2)) and lines[2].endswith("n/a")
-
-
 def test_labels_cannot_break_out_of_code_spans_or_tables():
-    assert R._code("evil`|name") == "evil'/name"
+    assert fmt.code("evil`|name") == "evil'/name"
 
 
 def test_the_report_is_not_a_pipeline_stage():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    assert all("panier.ops.report" not in stage["cmd"] for stage in stages.values())
+    assert all("panier.ops.pr_report" not in stage["cmd"] for stage in stages.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,7 +390,7 @@ def _number(cell: str) -> float:
 
 
 def _report(repo: Path, *args: str) -> str:
-    return run(["python", "-m", "panier.ops.report", "--base", "main", *args], repo).stdout
+    return run(["python", "-m", "panier.ops.pr_report", "--base", "main", *args], repo).stdout
 
 
 @pytest.fixture(scope="module")
@@ -422,9 +423,9 @@ def test_every_metric_that_moved_is_listed_once_with_both_values_and_the_right_s
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and cells[0].startswith("`metrics/"):  # the collapsed table
             key = (cells[0].strip("`"), cells[1])
-        elif len(cells) == 5 and cells[0] in R.RECOMMENDERS:  # the headline table
+        elif len(cells) == 5 and cells[0] in RECOMMENDERS:  # the headline table
             key = ("metrics/evaluate.json", f"{cells[0]}.{cells[1]}")
-        elif len(cells) == 4 and cells[0] in R.TRAIN_HEADLINE:  # the training table
+        elif len(cells) == 4 and cells[0] in TRAIN_HEADLINE:  # the training table
             key = ("metrics/train.json", cells[0])
         else:
             continue
@@ -481,12 +482,12 @@ def test_headline_rows_show_the_quality_that_moved_and_count_the_rest(
 def test_rule_changes_agree_with_the_rules_of_both_commits(
     pr_branch_repo: Path, branch_report: str
 ):
-    base = R.rules_from_plot(
+    base = rules_from_plot(
         pd.read_csv(
             io.StringIO(run(["git", "show", "main:metrics/plots/rules.csv"], pr_branch_repo).stdout)
         )
     )
-    head = R.rules_from_plot(pd.read_csv(pr_branch_repo / "metrics/plots/rules.csv"))
+    head = rules_from_plot(pd.read_csv(pr_branch_repo / "metrics/plots/rules.csv"))
     gained = set(head["rule"]) - set(base["rule"])
     lost = set(base["rule"]) - set(head["rule"])
     assert gained  # lowering the support threshold finds new rules
@@ -502,7 +503,7 @@ def test_rule_changes_agree_with_the_rules_of_both_commits(
         codes = re.findall(r"\(`([^`]+)`\)", rule)
         for code in codes:  # each product by its description, the code beside
             assert f"{names.loc[code, 'description']} (`{code}`)" in rule
-        listed.append(R.rule_key(codes[:-1], codes[-1]))
+        listed.append(rule_key(codes[:-1], codes[-1]))
     assert listed and set(listed) <= gained
     # Read from the models through the DVC cache, not from the fallback.
     assert "neither the local DVC cache" not in branch_report
@@ -577,7 +578,7 @@ def test_the_console_script_writes_the_same_report_to_a_file(
 @pytest.mark.slow
 def test_an_unknown_base_gets_one_clear_message(pr_branch_repo: Path):
     result = run(
-        ["python", "-m", "panier.ops.report", "--base", "no-such-branch"],
+        ["python", "-m", "panier.ops.pr_report", "--base", "no-such-branch"],
         pr_branch_repo,
         check=False,
     )

@@ -46,7 +46,7 @@ TOOLS = {
         "check params.yaml before `dvc repro` (what would hang DVC or make it print a secret)",
     ),
     "report": (
-        "panier.ops.report",
+        "panier.ops.pr_report.cli",
         "main",
         "compare the workspace with a base revision and print the pull-request comment",
     ),

@@ -16,6 +16,9 @@ from functools import cache
 
 import jinja2
 
+_ALIGN = {"left": "---", "right": "--:", "center": ":-:", "": "---"}
+_DELIMITER = re.compile(r":?-+:?")
+
 
 def cell(value: object) -> str:
     """``value`` as one Markdown table cell: pipes escaped, line breaks made spaces."""
@@ -28,35 +31,37 @@ def table(
     """A GitHub-flavoured Markdown table.
 
     ``header`` names the columns; each row holds one value per column, already formatted
-    (``str()`` is applied, then :func:`cell`; an empty value is written as one space).
-    ``align`` is one letter per column, ``l``, ``r`` or ``c`` (a string such as ``"lrr"``,
-    written ``---``, ``--:``, ``:-:``), or a sequence of the delimiter row's own markers
-    (``["---", "---:"]``) where a report keeps its established layout; columns without one
-    are left-aligned. Returns the table without a trailing newline.
+    (``str()`` is applied, then :func:`cell`; an empty cell is written ``| |``). ``align``
+    is one letter per column, ``l``, ``r`` or ``c`` (a string such as ``"lrr"``), or a
+    sequence of ``"left"``, ``"right"``, ``"center"`` or delimiter cells written out
+    (``"---:"``, for a report whose bytes must stay as they were); columns without one are
+    left-aligned. Returns the table without a trailing newline.
     """
+    letters = {"l": "left", "r": "right", "c": "center"}
     if isinstance(align, str):
-        markers = [_LETTERS[a] for a in align]
-    else:
-        markers = list(align)
-        for marker in markers:
-            if not _MARKER.fullmatch(marker):
-                raise ValueError(f"not an alignment marker: {marker!r} (e.g. '---', '---:')")
-    markers += ["---"] * (len(header) - len(markers))
-    lines = [_row(header), "|" + "|".join(markers[: len(header)]) + "|"]
+        align = [letters[a] for a in align]
+    aligns = list(align) + [""] * (len(header) - len(align))
+    lines = [_line(header), "|" + "|".join(_delimiter(a) for a in aligns[: len(header)]) + "|"]
     for row in rows:
         row = list(row)
         if len(row) != len(header):
             raise ValueError(f"a row has {len(row)} cells, the header {len(header)}: {row!r}")
-        lines.append(_row(row))
+        lines.append(_line(row))
     return "\n".join(lines)
 
 
-_LETTERS = {"l": "---", "r": "--:", "c": ":-:"}
-_MARKER = re.compile(r":?-+:?")
+def _line(values: Sequence[object]) -> str:
+    """One table line; an empty cell is written ``| |``, as tables are typed by hand."""
+    return "|" + "|".join(f" {text} " if text else " " for text in map(cell, values)) + "|"
 
 
-def _row(values: Sequence[object]) -> str:
-    return "|" + "|".join(f" {text} " if (text := cell(v)) else " " for v in values) + "|"
+def _delimiter(align: str) -> str:
+    """The delimiter-row cell of one column: from its alignment's name, or given as is."""
+    if align in _ALIGN:
+        return _ALIGN[align]
+    if not _DELIMITER.fullmatch(align):
+        raise ValueError(f"not an alignment nor a delimiter cell: {align!r}")
+    return align
 
 
 BAR_WIDTH = 40

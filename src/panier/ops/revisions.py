@@ -1,5 +1,6 @@
 """Reading the project as it was at a git revision: files, params and metrics, through git and
-DVC. The pull-request report (``panier.ops.report``) gathers everything it compares through here.
+DVC. The pull-request report (``panier.ops.pr_report``) gathers everything it compares through
+here.
 
 A revision of ``None`` means the workspace: the files as they are on disk now (the branch's
 pipeline outputs after ``dvc repro``). Small outputs (metrics, plots) are committed to git, so

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from panier.core import paths
+from panier.core import markdown, paths
 from panier.core.config import GateParams
 from panier.core.errors import DataError, PanierError
 from panier.core.evaluation import Cases
@@ -238,43 +238,48 @@ def decide(
     return result
 
 
+#: The verdict's words for each decision of ``decide``.
+VERDICTS = {
+    "accepted": "**passed**: the challenger may replace the champion",
+    "accepted_first_version": "**passed** (no champion: first version)",
+    "refused": "**refused**: keep the champion",
+}
+
+
 def render_markdown(gate: dict[str, Any] | None) -> str:
-    """The gate's section of the pull-request comment, from ``metrics/gate.json``."""
+    """The gate's section of the pull-request comment and ``metrics/gate.md``, from the
+    verdict of ``decide`` (``metrics/gate.json``); empty without one. Template:
+    ``templates/gate.md``."""
     if not gate:
         return ""
     k = gate.get("rule", {}).get("primary_k", 5)
-    verdict = {
-        "accepted": "**passed**: the challenger may replace the champion",
-        "accepted_first_version": "**passed** (no champion: first version)",
-        "refused": "**refused**: keep the champion",
-    }.get(gate.get("decision"), str(gate.get("decision")))
     champion = gate.get("champion")
-    lines = [
-        "### Champion vs challenger gate",
-        "",
-        f"Verdict: {verdict}. {gate.get('cases', 0):,} cases of the "
-        f"`{gate.get('window', '?')}` window, both models, same seed.",
+    figures = (f"hit_rate@{k}", f"coverage@{k}", "no_recommendation_share", "rules")
+    rows = [
+        [
+            name,
+            "-" if not champion else _number(champion.get(name)),
+            _number(gate["challenger"].get(name)),
+        ]
+        for name in figures
     ]
-    if champion:
-        lines[-1] += (
-            f" Champion: `{champion.get('version')}` (stage "
-            f"`{gate.get('stage')}`, commit `{str(champion.get('commit'))[:7]}`)."
-        )
-    lines += ["", "| figure | champion | challenger |", "|---|---:|---:|"]
-    for name in (f"hit_rate@{k}", f"coverage@{k}", "no_recommendation_share", "rules"):
-        theirs = "-" if not champion else _number(champion.get(name))
-        lines.append(f"| {name} | {theirs} | {_number(gate['challenger'].get(name))} |")
-    lines += [
-        "",
-        *[
-            f"- {'pass' if c['passed'] else '**FAIL**'}: {c['detail']}"
-            for c in gate.get("checks", [])
-        ],
-    ]
-    if not gate.get("checks"):
-        lines += [f"- {reason}" for reason in gate.get("reasons", [])]
-    lines += [f"- note: {note}" for note in gate.get("notes", [])]
-    return "\n".join(lines) + "\n"
+    checks = gate.get("checks", [])
+    bullets = [f"{'pass' if c['passed'] else '**FAIL**'}: {c['detail']}" for c in checks]
+    if not checks:
+        bullets += gate.get("reasons", [])
+    bullets += [f"note: {note}" for note in gate.get("notes", [])]
+    return markdown.render(
+        __package__,
+        "gate.md",
+        verdict=VERDICTS.get(gate.get("decision"), str(gate.get("decision"))),
+        cases=f"{gate.get('cases', 0):,}",
+        window=str(gate.get("window", "?")),
+        stage=str(gate.get("stage")),
+        champion=champion
+        and {"version": str(champion.get("version")), "commit": str(champion.get("commit"))[:7]},
+        rows=rows,
+        bullets=bullets,
+    )
 
 
 def _number(value: Any) -> str:
