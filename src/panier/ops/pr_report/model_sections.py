@@ -14,7 +14,7 @@ from panier.ops.pr_report.formatting import code
 from panier.ops.pr_report.model import ReportData
 from panier.ops.pr_report.rules import compare_rules, describe_rule, item_names
 from panier.ops.pr_report.sections import render_template
-from panier.stages.affinity import groups as affinity
+from panier.stages.affinity import changes as affinity
 
 
 def rules_section(data: ReportData) -> str:
@@ -73,7 +73,7 @@ def rules_section(data: ReportData) -> str:
 
 
 def groups_section(data: ReportData) -> str:
-    """Affinity groups gained, lost and changed (``groups.compare_groups``): one line when
+    """Affinity groups gained, lost and changed (``affinity.changes.compare_groups``): one line when
     nothing changed, else the counts with the tables collapsed; empty when neither side has
     groups."""
     base, head = data.groups

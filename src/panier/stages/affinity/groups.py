@@ -18,10 +18,6 @@ import pandas as pd
 from scipy import sparse
 
 from panier.core.baskets import Baskets
-
-# ops.report reads compare_groups and changes_markdown here (explicit re-exports).
-from panier.stages.affinity.changes import changes_markdown as changes_markdown
-from panier.stages.affinity.changes import compare_groups as compare_groups
 from panier.stages.affinity.graph import (
     UNGROUPED,
     affinity_edges,
