@@ -41,14 +41,19 @@ def train_lines(n_invoices: int = 4000, seed: int = 42) -> pd.DataFrame:
     return generate_line_items(generator).dropna(subset=["item_code"])
 
 
-def write_model(folder: Path, lines: pd.DataFrame, min_support: float = 0.01,
-                min_confidence: float = 0.3, max_len: int = 3,
-                params: Params | None = None) -> Path:
+def write_model(
+    folder: Path,
+    lines: pd.DataFrame,
+    min_support: float = 0.01,
+    min_confidence: float = 0.3,
+    max_len: int = 3,
+    params: Params | None = None,
+) -> Path:
     """Mine ``lines`` and write the artifact exactly as the train stage does."""
     params = params or load_params(ROOT / "params.yaml")
-    train = params.train.model_copy(update={"min_support": min_support,
-                                            "min_confidence": min_confidence,
-                                            "max_len": max_len})
+    train = params.train.model_copy(
+        update={"min_support": min_support, "min_confidence": min_confidence, "max_len": max_len}
+    )
     params = params.model_copy(update={"train": train})
     baskets = baskets_from_lines(lines)
     itemsets = frequent_itemsets(baskets, min_support, max_len)
@@ -87,15 +92,19 @@ class Service:
         self.stderr = ""
 
     def start(self, timeout: float = 60.0) -> Service:
-        self.process = subprocess.Popen(self.args, env=self.env, cwd=self.cwd,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        text=True)
+        self.process = subprocess.Popen(
+            self.args,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.stderr = self.process.stderr.read()
-                raise RuntimeError(f"service exited with {self.process.returncode}:\n"
-                                   f"{self.stderr}")
+                raise RuntimeError(f"service exited with {self.process.returncode}:\n{self.stderr}")
             try:
                 if self.get("/health").status == 200:
                     return self
@@ -127,15 +136,23 @@ class Service:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict | None = None, chunked: bool = False) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict | None = None,
+        chunked: bool = False,
+    ) -> Reply:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            connection.request(method, path, body=body, headers=headers or {},
-                               encode_chunked=chunked)
+            connection.request(
+                method, path, body=body, headers=headers or {}, encode_chunked=chunked
+            )
             response = connection.getresponse()
-            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()},
-                         response.read())
+            return Reply(
+                response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+            )
         finally:
             connection.close()
 
@@ -144,8 +161,9 @@ class Service:
 
     def recommend(self, items, k: int | None = None, **extra) -> Reply:
         payload = {"items": items, **({} if k is None else {"k": k}), **extra}
-        return self.request("POST", "/recommend", json.dumps(payload).encode(),
-                            {"Content-Type": "application/json"})
+        return self.request(
+            "POST", "/recommend", json.dumps(payload).encode(), {"Content-Type": "application/json"}
+        )
 
     def metric(self, name: str, **labels: str) -> float:
         """One sample of ``GET /metrics`` (0.0 when absent)."""
@@ -163,6 +181,7 @@ class Service:
 
 def read_log(folder: Path, name: str = "requests.jsonl") -> list[dict]:
     """Every record of a rotated request log, oldest file first."""
-    files = sorted(folder.glob(f"{name}*"), key=lambda p: -int(p.suffix[1:])
-                   if p.suffix[1:].isdigit() else 0)
+    files = sorted(
+        folder.glob(f"{name}*"), key=lambda p: -int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0
+    )
     return [json.loads(line) for path in files for line in path.read_text().splitlines()]

@@ -14,8 +14,16 @@ import pytest
 from panier_service.artifact import load_model
 from service_support import Service, read_log, train_lines, write_model
 
-LOG_KEYS = {"time", "request_id", "basket", "k", "recommended", "fallback", "model_version",
-            "unknown"}
+LOG_KEYS = {
+    "time",
+    "request_id",
+    "basket",
+    "k",
+    "recommended",
+    "fallback",
+    "model_version",
+    "unknown",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +39,25 @@ def model(model_dir):
 @pytest.fixture(scope="module")
 def service(model_dir, tmp_path_factory):
     logs = tmp_path_factory.mktemp("logs")
-    with Service("--model", str(model_dir), "--request-log", str(logs / "requests.jsonl"),
-                 "--max-items", "100", "--max-k", "50") as running:
+    with Service(
+        "--model",
+        str(model_dir),
+        "--request-log",
+        str(logs / "requests.jsonl"),
+        "--max-items",
+        "100",
+        "--max-k",
+        "50",
+    ) as running:
         running.logs = logs
         yield running
 
 
 def lonely_item(model) -> str:
     """An item no rule has in its antecedent: a basket of it gets the popularity fallback."""
-    return next(code for code in reversed(model.popular)
-                if not model.index.best_rules(frozenset([code])))
+    return next(
+        code for code in reversed(model.popular) if not model.index.best_rules(frozenset([code]))
+    )
 
 
 def test_recommend_ranks_items_with_the_evidence_of_each(service, model):
@@ -53,9 +70,12 @@ def test_recommend_ranks_items_with_the_evidence_of_each(service, model):
     assert body["request_id"] == reply.headers["x-request-id"]
     first = body["recommendations"][0]
     assert first["item_code"] == best.consequent and first["source"] == "rule"
-    assert first["rule"] == {"antecedent": list(best.antecedent),
-                             "confidence": round(best.confidence, 6),
-                             "lift": round(best.lift, 6), "support": round(best.support, 6)}
+    assert first["rule"] == {
+        "antecedent": list(best.antecedent),
+        "confidence": round(best.confidence, 6),
+        "lift": round(best.lift, 6),
+        "support": round(best.support, 6),
+    }
     assert first["description"] == model.items[best.consequent].description
     assert first["popularity"] == round(model.items[best.consequent].support, 6)
     expected = [s.item_code for s in model.recommend(best.antecedent, 3).suggestions]
@@ -72,9 +92,11 @@ def test_the_answer_is_the_models_for_many_baskets(service, model):
         body = service.recommend(basket, k=5).json()
         answer = model.recommend(basket, 5)
         assert [r["item_code"] for r in body["recommendations"]] == [
-            s.item_code for s in answer.suggestions]
+            s.item_code for s in answer.suggestions
+        ]
         assert [r["source"] for r in body["recommendations"]] == [
-            s.source for s in answer.suggestions]
+            s.source for s in answer.suggestions
+        ]
         assert body["fallback"] == answer.fallback
 
 
@@ -83,9 +105,9 @@ def test_a_basket_no_rule_applies_to_gets_the_flagged_popularity_fallback(servic
     body = service.recommend([item], k=4).json()
     assert body["fallback"] is True
     assert [r["item_code"] for r in body["recommendations"]] == [
-        c for c in model.popular if c != item][:4]
-    assert all(r["source"] == "popularity" and r["rule"] is None
-               for r in body["recommendations"])
+        c for c in model.popular if c != item
+    ][:4]
+    assert all(r["source"] == "popularity" and r["rule"] is None for r in body["recommendations"])
 
 
 def test_k_defaults_to_five_and_duplicates_count_once(service, model):
@@ -111,33 +133,73 @@ def huge_body() -> bytes:
 
 JSON = {"Content-Type": "application/json"}
 BAD_INPUTS = {
-    "empty basket": ('{"items": []}', JSON, 422,
-                     "items: the basket is empty; send at least one item code"),
-    "thousands of items": (json.dumps({"items": [str(10_000 + i) for i in range(3000)]}),
-                           JSON, 422, "items: 3000 items; a basket may hold at most 100"),
-    "item of the wrong type": ('{"items": [10001]}', JSON, 422,
-                               "items[0]: Input should be a valid string"),
+    "empty basket": (
+        '{"items": []}',
+        JSON,
+        422,
+        "items: the basket is empty; send at least one item code",
+    ),
+    "thousands of items": (
+        json.dumps({"items": [str(10_000 + i) for i in range(3000)]}),
+        JSON,
+        422,
+        "items: 3000 items; a basket may hold at most 100",
+    ),
+    "item of the wrong type": (
+        '{"items": [10001]}',
+        JSON,
+        422,
+        "items[0]: Input should be a valid string",
+    ),
     "items not a list": ('{"items": "10001"}', JSON, 422, "items: Input should be a valid array"),
-    "k as a string": ('{"items": ["10001"], "k": "5"}', JSON, 422,
-                      "k: Input should be a valid integer"),
+    "k as a string": (
+        '{"items": ["10001"], "k": "5"}',
+        JSON,
+        422,
+        "k: Input should be a valid integer",
+    ),
     "k zero": ('{"items": ["10001"], "k": 0}', JSON, 422, "k: Input should be greater than"),
-    "k too large": ('{"items": ["10001"], "k": 51}', JSON, 422,
-                    "k: Input should be less than or equal to 50"),
-    "k a boolean": ('{"items": ["10001"], "k": true}', JSON, 422,
-                    "k: Input should be a valid integer"),
+    "k too large": (
+        '{"items": ["10001"], "k": 51}',
+        JSON,
+        422,
+        "k: Input should be less than or equal to 50",
+    ),
+    "k a boolean": (
+        '{"items": ["10001"], "k": true}',
+        JSON,
+        422,
+        "k: Input should be a valid integer",
+    ),
     "an empty item code": ('{"items": [""]}', JSON, 422, "items[0]: String should have at least"),
-    "an item code too long": (json.dumps({"items": ["x" * 65]}), JSON, 422,
-                              "items[0]: String should have at most 64 characters"),
-    "an unexpected field": ('{"items": ["10001"], "customer": "c-1"}', JSON, 422,
-                            "customer: Extra inputs are not permitted"),
+    "an item code too long": (
+        json.dumps({"items": ["x" * 65]}),
+        JSON,
+        422,
+        "items[0]: String should have at most 64 characters",
+    ),
+    "an unexpected field": (
+        '{"items": ["10001"], "customer": "c-1"}',
+        JSON,
+        422,
+        "customer: Extra inputs are not permitted",
+    ),
     "no items field": ('{"k": 3}', JSON, 422, "items: missing"),
     "a JSON list": ('["10001"]', JSON, 422, "body: must be a JSON object"),
     "invalid JSON": ('{"items": ["10001"', JSON, 400, "the request body is not valid JSON"),
-    "bytes that are not text": (b"\xff\xfe\x00garbage", JSON, 400,
-                                "the request body is not valid JSON"),
+    "bytes that are not text": (
+        b"\xff\xfe\x00garbage",
+        JSON,
+        400,
+        "the request body is not valid JSON",
+    ),
     "an empty body": ("", JSON, 400, "the request body is empty"),
-    "not JSON content": ('{"items": ["10001"]}', {"Content-Type": "text/plain"}, 415,
-                         "send the basket as JSON with Content-Type: application/json"),
+    "not JSON content": (
+        '{"items": ["10001"]}',
+        {"Content-Type": "text/plain"},
+        415,
+        "send the basket as JSON with Content-Type: application/json",
+    ),
     "a huge body": (huge_body(), JSON, 413, "is over the limit of 65536 bytes"),
 }
 
@@ -158,7 +220,7 @@ def test_a_huge_body_without_a_length_is_cut_off_too(service, model):
     def chunks():
         body = huge_body()
         for start in range(0, len(body), 8192):
-            yield body[start:start + 8192]
+            yield body[start : start + 8192]
 
     reply = service.request("POST", "/recommend", chunks(), JSON, chunked=True)
     assert reply.status == 413
@@ -190,28 +252,48 @@ def test_version_names_the_model_its_data_and_params(service, model, model_dir):
 
 
 def test_metrics_count_requests_latency_and_fallback_answers(service, model):
-    ok = service.metric("panier_http_requests_total", endpoint="/recommend", method="POST",
-                        status="200")
-    bad = service.metric("panier_http_requests_total", endpoint="/recommend", method="POST",
-                         status="422")
+    ok = service.metric(
+        "panier_http_requests_total", endpoint="/recommend", method="POST", status="200"
+    )
+    bad = service.metric(
+        "panier_http_requests_total", endpoint="/recommend", method="POST", status="422"
+    )
     timed = service.metric("panier_http_request_duration_seconds_count", endpoint="/recommend")
     fallback = service.metric("panier_recommendations_total", outcome="fallback")
     service.recommend([lonely_item(model)])
     service.recommend(list(model.index.rules[0].antecedent))
     service.recommend([])
-    assert service.metric("panier_http_requests_total", endpoint="/recommend", method="POST",
-                          status="200") == ok + 2
-    assert service.metric("panier_http_requests_total", endpoint="/recommend", method="POST",
-                          status="422") == bad + 1
-    assert service.metric("panier_http_request_duration_seconds_count",
-                          endpoint="/recommend") == timed + 3
+    assert (
+        service.metric(
+            "panier_http_requests_total", endpoint="/recommend", method="POST", status="200"
+        )
+        == ok + 2
+    )
+    assert (
+        service.metric(
+            "panier_http_requests_total", endpoint="/recommend", method="POST", status="422"
+        )
+        == bad + 1
+    )
+    assert (
+        service.metric("panier_http_request_duration_seconds_count", endpoint="/recommend")
+        == timed + 3
+    )
     assert service.metric("panier_recommendations_total", outcome="fallback") == fallback + 1
-    answers = sum(service.metric("panier_recommendations_total", outcome=o)
-                  for o in ("rules", "mixed", "fallback", "empty"))
-    assert service.metric("panier_fallback_answer_ratio") == pytest.approx(
-        (fallback + 1) / answers)
-    assert service.metric("panier_model_info", model_version=model.version, stage="",
-                          data_fingerprint=model.card["data"]["fingerprint_sha256"]) == 1
+    answers = sum(
+        service.metric("panier_recommendations_total", outcome=o)
+        for o in ("rules", "mixed", "fallback", "empty")
+    )
+    assert service.metric("panier_fallback_answer_ratio") == pytest.approx((fallback + 1) / answers)
+    assert (
+        service.metric(
+            "panier_model_info",
+            model_version=model.version,
+            stage="",
+            data_fingerprint=model.card["data"]["fingerprint_sha256"],
+        )
+        == 1
+    )
     assert service.metric("panier_model_rules") == model.n_rules
 
 
@@ -220,7 +302,8 @@ def test_openapi_describes_every_endpoint(service):
     assert {"/recommend", "/health", "/version", "/metrics"} <= set(spec["paths"])
     recommend = spec["paths"]["/recommend"]["post"]
     assert recommend["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/RecommendRequest"}
+        "$ref": "#/components/schemas/RecommendRequest"
+    }
     assert {"200", "400", "413", "415", "422"} <= set(recommend["responses"])
     items = spec["components"]["schemas"]["RecommendRequest"]["properties"]["items"]
     assert items["maxItems"] == 100 and items["minItems"] == 1
@@ -262,29 +345,36 @@ def test_the_request_log_holds_one_record_per_answer_and_nothing_else(service, m
 
 def test_the_request_log_rotates_by_size(model_dir, model, tmp_path):
     log = tmp_path / "requests.jsonl"
-    with Service("--model", str(model_dir), "--request-log", str(log),
-                 "--request-log-max-bytes", "2000", "--request-log-backups", "3") as service:
-        sent = [service.recommend([code], k=2).json()["request_id"]
-                for code in model.popular[:60]]
+    with Service(
+        "--model",
+        str(model_dir),
+        "--request-log",
+        str(log),
+        "--request-log-max-bytes",
+        "2000",
+        "--request-log-backups",
+        "3",
+    ) as service:
+        sent = [service.recommend([code], k=2).json()["request_id"] for code in model.popular[:60]]
     files = sorted(p.name for p in tmp_path.glob("requests.jsonl*"))
-    assert files == ["requests.jsonl", "requests.jsonl.1", "requests.jsonl.2",
-                     "requests.jsonl.3"]
+    assert files == ["requests.jsonl", "requests.jsonl.1", "requests.jsonl.2", "requests.jsonl.3"]
     assert all((tmp_path / name).stat().st_size <= 2000 for name in files)
     kept = [r["request_id"] for r in read_log(tmp_path)]
-    assert 0 < len(kept) < len(sent) and kept == sent[-len(kept):]  # the newest, in order
+    assert 0 < len(kept) < len(sent) and kept == sent[-len(kept) :]  # the newest, in order
 
 
-def test_a_basket_with_new_products_is_answered_from_its_known_items(model_dir, model,
-                                                                      tmp_path):
-    with Service("--model", str(model_dir), "--request-log", str(tmp_path / "r.jsonl")
-                 ) as service:  # the default: no flag
+def test_a_basket_with_new_products_is_answered_from_its_known_items(model_dir, model, tmp_path):
+    with Service(
+        "--model", str(model_dir), "--request-log", str(tmp_path / "r.jsonl")
+    ) as service:  # the default: no flag
         known = model.popular[0]
         reply = service.recommend(["NEW-1", known, "NEW-2"], k=3)
         assert reply.status == 200
         body = reply.json()
         assert body["unknown_items"] == ["NEW-1", "NEW-2"]
         assert [r["item_code"] for r in body["recommendations"]] == [
-            s.item_code for s in model.recommend([known], 3).suggestions]
+            s.item_code for s in model.recommend([known], 3).suggestions
+        ]
         only_new = service.recommend(["NEW-3"], k=2).json()
         assert only_new["unknown_items"] == ["NEW-3"] and only_new["fallback"] is True
         popular = list(model.popular[:2])
@@ -296,8 +386,14 @@ def test_a_basket_with_new_products_is_answered_from_its_known_items(model_dir, 
 
 
 def test_a_strict_service_refuses_unknown_items_with_one_message(model_dir, model, tmp_path):
-    with Service("--model", str(model_dir), "--request-log", str(tmp_path / "r.jsonl"),
-                 "--unknown-items", "reject") as service:
+    with Service(
+        "--model",
+        str(model_dir),
+        "--request-log",
+        str(tmp_path / "r.jsonl"),
+        "--unknown-items",
+        "reject",
+    ) as service:
         reply = service.recommend(["99999", model.popular[0]])
         assert reply.status == 422
         error = reply.json()

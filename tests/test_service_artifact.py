@@ -82,12 +82,17 @@ def test_a_card_without_schema_version_is_refused(model_dir):
     assert "schema_version None is not supported" in refused(model_dir)
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (lambda c: c.update(model="neural_net"), "serves 'association_rules' models only"),
-    (lambda c: c.update(files={"rules": "../rules.parquet", "items": "items.parquet"}),
-     "files must name the rules and items files of the same folder"),
-    (lambda c: c["data"].pop("fingerprint_sha256"), "data.fingerprint_sha256 is missing"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda c: c.update(model="neural_net"), "serves 'association_rules' models only"),
+        (
+            lambda c: c.update(files={"rules": "../rules.parquet", "items": "items.parquet"}),
+            "files must name the rules and items files of the same folder",
+        ),
+        (lambda c: c["data"].pop("fingerprint_sha256"), "data.fingerprint_sha256 is missing"),
+    ],
+)
 def test_a_card_that_breaks_the_schema_is_refused(model_dir, change, expected):
     edit_card(model_dir, change)
     assert expected in refused(model_dir)
@@ -117,9 +122,14 @@ def test_a_missing_column_is_named(model_dir):
 
 
 def test_a_column_of_the_wrong_type_is_named(model_dir):
-    edit_table(model_dir / "rules.parquet", lambda t: t.set_column(
-        t.column_names.index("confidence"), "confidence",
-        pa.array([str(v) for v in t.column("confidence").to_pylist()])))
+    edit_table(
+        model_dir / "rules.parquet",
+        lambda t: t.set_column(
+            t.column_names.index("confidence"),
+            "confidence",
+            pa.array([str(v) for v in t.column("confidence").to_pylist()]),
+        ),
+    )
     assert "column confidence is string, expected float" in refused(model_dir)
 
 
@@ -127,8 +137,12 @@ def test_nulls_in_an_antecedent_are_refused(model_dir):
     def null_first(table):
         antecedents = table.column("antecedent").to_pylist()
         antecedents[0] = [None]
-        return table.set_column(table.column_names.index("antecedent"), "antecedent",
-                                pa.array(antecedents, pa.list_(pa.string())))
+        return table.set_column(
+            table.column_names.index("antecedent"),
+            "antecedent",
+            pa.array(antecedents, pa.list_(pa.string())),
+        )
+
     edit_table(model_dir / "rules.parquet", null_first)
     assert "column antecedent has 1 null value(s)" in refused(model_dir)
 
@@ -137,17 +151,22 @@ def test_a_rule_whose_consequent_is_in_its_antecedent_is_refused(model_dir):
     def self_rule(table):
         consequents = table.column("consequent").to_pylist()
         consequents[0] = table.column("antecedent").to_pylist()[0][0]
-        return table.set_column(table.column_names.index("consequent"), "consequent",
-                                pa.array(consequents))
+        return table.set_column(
+            table.column_names.index("consequent"), "consequent", pa.array(consequents)
+        )
+
     edit_table(model_dir / "rules.parquet", self_rule)
     assert "rule 0" in (message := refused(model_dir))
     assert "the consequent is also in the antecedent" in message
 
 
 def test_a_confidence_out_of_range_is_refused(model_dir):
-    edit_table(model_dir / "rules.parquet", lambda t: t.set_column(
-        t.column_names.index("confidence"), "confidence",
-        pa.array([1.5] * t.num_rows)))
+    edit_table(
+        model_dir / "rules.parquet",
+        lambda t: t.set_column(
+            t.column_names.index("confidence"), "confidence", pa.array([1.5] * t.num_rows)
+        ),
+    )
     assert "out of range" in refused(model_dir)
 
 
@@ -160,8 +179,10 @@ def test_files_from_different_training_runs_are_refused(model_dir):
 def test_a_rule_naming_an_item_outside_the_catalog_is_refused(model_dir):
     rules = pq.read_table(model_dir / "rules.parquet")
     consequent = rules.column("consequent")[0].as_py()
-    edit_table(model_dir / "items.parquet",
-               lambda t: t.filter(pc.not_equal(t.column("item_code"), consequent)))
+    edit_table(
+        model_dir / "items.parquet",
+        lambda t: t.filter(pc.not_equal(t.column("item_code"), consequent)),
+    )
     assert f"item(s) {consequent} are not in the items file" in refused(model_dir)
 
 
@@ -172,14 +193,25 @@ def test_duplicate_item_codes_are_refused(model_dir):
 
 def test_the_service_never_imports_the_pipeline():
     sources = list(SERVICE_SRC.glob("*.py"))
-    offenders = [p.name for p in sources for line in p.read_text().splitlines()
-                 if line.lstrip().startswith(("import panier\n", "from panier ", "from panier.",
-                                              "import panier.", "import panier "))
-                 or line.strip() == "import panier"]
+    offenders = [
+        p.name
+        for p in sources
+        for line in p.read_text().splitlines()
+        if line.lstrip().startswith(
+            ("import panier\n", "from panier ", "from panier.", "import panier.", "import panier ")
+        )
+        or line.strip() == "import panier"
+    ]
     assert sources and not offenders
     loaded = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, panier_service.app, panier_service.__main__, panier_service.registry;"
-         "print(sorted(m for m in sys.modules if m == 'panier' or m.startswith('panier.')))"],
-        capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, panier_service.app, panier_service.__main__, panier_service.registry;"
+            "print(sorted(m for m in sys.modules if m == 'panier' or m.startswith('panier.')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert loaded.stdout.strip() == "[]"

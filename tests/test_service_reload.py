@@ -48,8 +48,7 @@ def current(models, tmp_path) -> Path:
 
 def serve(link: Path, tmp_path: Path) -> Service:
     env = {**os.environ, "PANIER_ADMIN_TOKEN": TOKEN}
-    return Service("--model", str(link), "--request-log", str(tmp_path / "requests.jsonl"),
-                   env=env)
+    return Service("--model", str(link), "--request-log", str(tmp_path / "requests.jsonl"), env=env)
 
 
 def wait_until(check, timeout: float = 30.0) -> None:
@@ -100,9 +99,11 @@ def test_reload_over_http_needs_the_token(models, current, tmp_path):
         point(current, models["b"])
         reply = reload(service)
         assert reply.status == 200
-        assert reply.json() == {"reloaded": True,
-                                "previous_version": load_model(models["a"]).version,
-                                "model_version": load_model(models["b"]).version}
+        assert reply.json() == {
+            "reloaded": True,
+            "previous_version": load_model(models["a"]).version,
+            "model_version": load_model(models["b"]).version,
+        }
 
 
 def test_reload_over_http_is_off_without_a_token(models, tmp_path):
@@ -116,8 +117,13 @@ def test_requests_during_reloads_see_one_whole_model(models, current, tmp_path):
     answer is exactly the answer of the version it names."""
     a, b = load_model(models["a"]), load_model(models["b"])
     baskets = [[code] for code in a.popular[:40] if code in b.items]
-    expected = {m.version: {tuple(basket): [s.item_code for s in m.recommend(basket, 5).suggestions]
-                            for basket in baskets} for m in (a, b)}
+    expected = {
+        m.version: {
+            tuple(basket): [s.item_code for s in m.recommend(basket, 5).suggestions]
+            for basket in baskets
+        }
+        for m in (a, b)
+    }
     assert expected[a.version] != expected[b.version]  # else the test could not fail
 
     answers: list[tuple[str, tuple, list[str]]] = []
@@ -133,8 +139,13 @@ def test_requests_during_reloads_see_one_whole_model(models, current, tmp_path):
                 failures.append(f"{reply.status}: {reply.body[:200]!r}")
                 continue
             body = reply.json()
-            answers.append((body["model_version"], tuple(basket),
-                            [r["item_code"] for r in body["recommendations"]]))
+            answers.append(
+                (
+                    body["model_version"],
+                    tuple(basket),
+                    [r["item_code"] for r in body["recommendations"]],
+                )
+            )
             i += 1
 
     with serve(current, tmp_path) as service:

@@ -27,8 +27,9 @@ def record(i: int) -> dict:
 
 
 def ids(*paths: Path) -> list[str]:
-    return [json.loads(line)["request_id"] for path in paths
-            for line in path.read_text().splitlines()]
+    return [
+        json.loads(line)["request_id"] for path in paths for line in path.read_text().splitlines()
+    ]
 
 
 def test_a_removed_live_file_is_replaced_and_logging_goes_on(tmp_path: Path):
@@ -53,8 +54,7 @@ def test_a_renamed_live_file_keeps_its_lines_and_a_new_one_takes_the_rest(tmp_pa
     assert ids(tmp_path / "requests.jsonl") == ["r00001"]
 
 
-def test_rotation_after_the_live_file_was_removed_neither_fails_nor_stops_the_log(
-        tmp_path: Path):
+def test_rotation_after_the_live_file_was_removed_neither_fails_nor_stops_the_log(tmp_path: Path):
     line = len(json.dumps(record(0), separators=(",", ":"))) + 1
     log = RequestLog(tmp_path / "requests.jsonl", max_bytes=3 * line, backups=2)
     for i in range(2):
@@ -65,8 +65,7 @@ def test_rotation_after_the_live_file_was_removed_neither_fails_nor_stops_the_lo
         log.write(record(i))
         log.flush()
     log.close()
-    files = [tmp_path / name for name in ("requests.jsonl.2", "requests.jsonl.1",
-                                          "requests.jsonl")]
+    files = [tmp_path / name for name in ("requests.jsonl.2", "requests.jsonl.1", "requests.jsonl")]
     # 2..11 after the removal, three lines a file: [2-4] rotated away, [5-7], [8-10], [11]
     assert ids(*files) == [f"r{i:05d}" for i in range(5, 12)]
 
@@ -87,7 +86,7 @@ class FullDisk:
                 if disk.free <= 0:
                     disk.refused += 1
                     raise OSError(errno.ENOSPC, "No space left on device")
-                taken = raw.write(bytes(data[:disk.free]))
+                taken = raw.write(bytes(data[: disk.free]))
                 disk.free -= taken
                 return taken
 
@@ -170,13 +169,15 @@ def test_lines_written_into_a_file_removed_meanwhile_are_written_again(tmp_path:
 
 # --- the real service under load ------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     return write_model(tmp_path_factory.mktemp("model"), train_lines(1500))
 
 
-def load(service: Service, n_threads: int, per_thread: int, events: dict | None = None
-         ) -> tuple[list[str], list[int]]:
+def load(
+    service: Service, n_threads: int, per_thread: int, events: dict | None = None
+) -> tuple[list[str], list[int]]:
     """Send ``n_threads * per_thread`` requests from concurrent threads; ``events`` maps an
     answered count to a function run (once) when that many requests were answered. Returns
     the request ids of the 200 answers and the status of every answer."""
@@ -204,7 +205,8 @@ def load(service: Service, n_threads: int, per_thread: int, events: dict | None 
 
 
 def test_every_answered_request_is_logged_when_the_live_file_is_removed_and_renamed_under_load(
-        model_dir: Path, tmp_path: Path):
+    model_dir: Path, tmp_path: Path
+):
     logs = tmp_path / "logs"
     live = logs / "requests.jsonl"
     held: list[int] = []
@@ -222,8 +224,9 @@ def test_every_answered_request_is_logged_when_the_live_file_is_removed_and_rena
     with Service("--model", str(model_dir), "--request-log", str(live)) as service:
         service.recommend(["10001"])  # the log file exists from here on
         time.sleep(0.5)
-        answered, statuses = load(service, n_threads=4, per_thread=100,
-                                  events={130: remove, 270: rename})
+        answered, statuses = load(
+            service, n_threads=4, per_thread=100, events={130: remove, 270: rename}
+        )
         assert service.get("/health").status == 200
     stderr = service.stderr
     assert statuses and all(status == 200 for status in statuses), sorted(set(statuses))
@@ -240,14 +243,20 @@ def test_every_answered_request_is_logged_when_the_live_file_is_removed_and_rena
 
 
 def test_a_full_disk_fails_no_request_and_the_lines_are_written_once_space_is_back(
-        model_dir: Path, tmp_path: Path):
+    model_dir: Path, tmp_path: Path
+):
     mount = tmp_path / "small-disk"
     mount.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (needs root); the injected full-disk test "
-                    f"above covers the logic: {mounted.stderr.strip()}")
+        pytest.skip(
+            "cannot mount a tmpfs here (needs root); the injected full-disk test "
+            f"above covers the logic: {mounted.stderr.strip()}"
+        )
     try:
         live = mount / "requests.jsonl"
         with Service("--model", str(model_dir), "--request-log", str(live)) as service:
