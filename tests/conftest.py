@@ -36,11 +36,19 @@ pytest_plugins = ["support.browser", "support.servers"]
 TIERS = ("unit", "integration", "e2e")
 
 
+# Session fixtures that take a minute to build: under ``pytest -n`` (pytest-xdist) with
+# ``--dist loadgroup``, their users share one worker so that each is built once.
+SHARED_BUILDS = ("versioned_repo", "pr_branch_repo")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         tier = next((part for part in item.path.parts if part in TIERS), None)
         if tier:
             item.add_marker(getattr(pytest.mark, tier))
+        # Otherwise one worker per file: module fixtures are built once as well.
+        shared = [name for name in SHARED_BUILDS if name in getattr(item, "fixturenames", ())]
+        item.add_marker(pytest.mark.xdist_group(shared[0] if shared else str(item.path)))
 
 
 def _refuse(what: str) -> Callable:
