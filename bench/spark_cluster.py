@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-    from servers import SparkCluster
+    from support.servers import SparkCluster
 
     started = time.perf_counter()
     note = machine_note()

@@ -4,9 +4,10 @@
 the change the tests' ``pr_branch_repo`` fixture makes: ``main`` with the pipeline run on the
 small test params (3,000 generated invoices, ``train.min_support`` 0.01), and the branch
 ``lower-support`` lowering ``train.min_support`` to 0.004 and re-running it.
-``tests/test_report.py`` renders the same page from its own copy of that repository and fails
-when the committed page differs. Only what differs between runs by nature is normalised: the
-commits' short SHAs (their dates differ) become ``<sha>``; the CI run link is a placeholder.
+``tests/integration/test_report.py`` renders the same page from its own copy of that repository
+and fails when the committed page differs. Only what differs between runs by nature is
+normalised: the commits' short SHAs (their dates differ) become ``<sha>``; the CI run link is a
+placeholder.
 
 Usage: ``python scripts/docs_examples.py [--check]`` (about 30 s: it runs ``dvc repro`` twice
 in a temporary repository).
@@ -32,8 +33,9 @@ and CI posts it: `main` runs the pipeline on small params (3,000 generated invoi
 `train.min_support` = 0.01) and the branch `lower-support` lowers `train.min_support` to 0.004,
 then both commit the outputs of `dvc repro`. It is the change the tests build (the
 `pr_branch_repo` fixture of `tests/conftest.py`); `python scripts/docs_examples.py` rewrites
-this page, and `tests/test_report.py` fails when it is stale. Normalised: the commits' short
-SHAs, shown as `<sha>` (commit dates differ between runs); the run link is a placeholder.
+this page, and `tests/integration/test_report.py` fails when it is stale. Normalised: the
+commits' short SHAs, shown as `<sha>` (commit dates differ between runs); the run link is a
+placeholder.
 
 ---
 
@@ -59,7 +61,7 @@ def pr_report_example(repo: Path) -> str:
 def build_repo(parent: Path) -> Path:
     """The tests' ``pr_branch_repo``, built under ``parent``."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import build_pr_branch_repo
+    from support.repos import build_pr_branch_repo
 
     return build_pr_branch_repo(parent)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser import CHROMIUM_ARGS, chromium_path
+from support.browser import CHROMIUM_ARGS, chromium_path
 
 
 def main() -> None:

@@ -66,7 +66,8 @@ def serving(version: str):
 
 
 def test_the_service_follows_the_stage_refuses_a_broken_version_and_follows_a_rollback(
-        tmp_path: Path):
+    tmp_path: Path,
+):
     repo = make_pipeline_repo(tmp_path, name="registry")
     declare_artifact(repo)
     train_and_commit(repo, "model v1")
@@ -74,9 +75,22 @@ def test_the_service_follows_the_stage_refuses_a_broken_version_and_follows_a_ro
     gto(repo, "assign", ARTIFACT, "--version", "v1.0.0", "--stage", "prod")
     basket = ["10040"]  # antecedent of a planted rule
 
-    with Service("--registry", str(repo), "--stage", "prod", "--poll-seconds", "0.5",
-                 "--cache-dir", str(tmp_path / "cache"), "--no-request-log",
-                 env=tool_env(), cwd=tmp_path) as service, Load(service, basket) as load:
+    with (
+        Service(
+            "--registry",
+            str(repo),
+            "--stage",
+            "prod",
+            "--poll-seconds",
+            "0.5",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--no-request-log",
+            env=tool_env(),
+            cwd=tmp_path,
+        ) as service,
+        Load(service, basket) as load,
+    ):
         version = service.get("/version").json()
         assert version["model"]["model_version"] == "v1.0.0"
         assert version["registry_poll"]["interval_seconds"] == 0.5
@@ -106,8 +120,9 @@ def test_the_service_follows_the_stage_refuses_a_broken_version_and_follows_a_ro
         assert version["model"]["model_version"] == "v1.1.0"
         assert version["refused_version"]["model_version"] == "v1.2.0"
         assert "schema_version" in version["refused_version"]["reason"]
-        assert service.metric("panier_model_refused_info", model_version="v1.2.0",
-                              stage="prod") == 1
+        assert (
+            service.metric("panier_model_refused_info", model_version="v1.2.0", stage="prod") == 1
+        )
         # Not fetched again at every check.
         wait_for(service, lambda v: v["registry_poll"]["last_outcome"] == "known_refused")
         assert service.metric("panier_registry_polls_total", outcome="refused") == 1
@@ -118,8 +133,9 @@ def test_the_service_follows_the_stage_refuses_a_broken_version_and_follows_a_ro
         assert "from v1.2.0 to v1.1.0" in out
         version = wait_for(service, lambda v: v["refused_version"] is None)
         assert version["model"]["model_version"] == "v1.1.0"
-        assert service.metric("panier_model_refused_info", model_version="v1.2.0",
-                              stage="prod") == 0
+        assert (
+            service.metric("panier_model_refused_info", model_version="v1.2.0", stage="prod") == 0
+        )
         out = run([*rollback, "-m", "stricter rules answer fewer baskets"], repo).stdout
         assert "from v1.1.0 to v1.0.0" in out
         wait_for(service, serving("v1.0.0"))

@@ -43,22 +43,33 @@ def shopper_baskets(repo: Path, seed: int, drift: dict) -> list[list[str]]:
     shop would send them: products only, no cancellations, postage or missing codes."""
     params = load_params(repo / "params.yaml")
     generator = params.ingest.generator
-    generator = generator.model_copy(update={
-        "seed": seed, "n_invoices": 18_000,
-        "drift": generator.drift.model_copy(update=drift)})
+    generator = generator.model_copy(
+        update={
+            "seed": seed,
+            "n_invoices": 18_000,
+            "drift": generator.drift.model_copy(update=drift),
+        }
+    )
     lines = generate_line_items(generator)
     window_start = lines[S.TIMESTAMP].max() - pd.Timedelta(days=generator.drift.window_days)
     keep = (lines[S.TIMESTAMP] > window_start) & lines[S.ITEM].notna()
     keep &= ~lines[S.ITEM].isin(params.validate_.non_product_codes)
     keep &= ~lines[S.INVOICE].str.startswith(params.validate_.cancelled_prefix)
-    return [list(dict.fromkeys(items)) for _, items in
-            lines[keep].groupby(S.INVOICE, sort=True)[S.ITEM]]
+    return [
+        list(dict.fromkeys(items)) for _, items in lines[keep].groupby(S.INVOICE, sort=True)[S.ITEM]
+    ]
 
 
 def serve_traffic(repo: Path, baskets: list[list[str]], log_dir: Path) -> list[dict]:
     """Send every basket to a real service on ``repo``'s model; returns the request log."""
-    service = Service("--model", str(repo / "models"), "--unknown-items", "ignore",
-                      "--request-log", str(log_dir / "requests.jsonl"))
+    service = Service(
+        "--model",
+        str(repo / "models"),
+        "--unknown-items",
+        "ignore",
+        "--request-log",
+        str(log_dir / "requests.jsonl"),
+    )
     with service, ThreadPoolExecutor(4) as pool:
         statuses = list(pool.map(lambda b: service.recommend(b, k=5).status, baskets))
     assert statuses == [200] * len(baskets)
@@ -72,8 +83,7 @@ def drift_report(repo: Path, log_dir: Path) -> dict:
     params_file = repo / "params.yaml"
     original = params_file.read_text()
     params = yaml.safe_load(original)
-    params["drift"]["current"] = {"source": "requests",
-                                  "path": str(log_dir / "requests.jsonl*")}
+    params["drift"]["current"] = {"source": "requests", "path": str(log_dir / "requests.jsonl*")}
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
         run(["python", "-m", "panier.stages.drift_check.stage"], repo)
@@ -84,11 +94,17 @@ def drift_report(repo: Path, log_dir: Path) -> dict:
     return report
 
 
-def test_served_traffic_from_a_drifted_generator_makes_drift_check_report_drift(
-        pipeline, tmp_path):
-    baskets = shopper_baskets(pipeline, seed=901, drift={
-        "weakened_rule": WEAKENED_RULE, "weakened_confidence": 0.2,
-        "boosted_item_rank": BOOSTED_RANK, "boost_factor": 4.0})
+def test_served_traffic_from_a_drifted_generator_makes_drift_check_report_drift(pipeline, tmp_path):
+    baskets = shopper_baskets(
+        pipeline,
+        seed=901,
+        drift={
+            "weakened_rule": WEAKENED_RULE,
+            "weakened_confidence": 0.2,
+            "boosted_item_rank": BOOSTED_RANK,
+            "boost_factor": 4.0,
+        },
+    )
     records = serve_traffic(pipeline, baskets, tmp_path)
 
     assert len(records) == len(baskets) > 1000  # one log record per request

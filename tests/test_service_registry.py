@@ -26,8 +26,10 @@ def declare_artifact(repo: Path) -> None:
     dvc_yaml = repo / "dvc.yaml"
     if ARTIFACT not in (yaml.safe_load(dvc_yaml.read_text()).get("artifacts") or {}):
         with dvc_yaml.open("a") as out:
-            out.write(f"\nartifacts:\n  {ARTIFACT}:\n    path: models\n    type: model\n"
-                      "    desc: association rules and item popularity\n")
+            out.write(
+                f"\nartifacts:\n  {ARTIFACT}:\n    path: models\n    type: model\n"
+                "    desc: association rules and item popularity\n"
+            )
 
 
 def train_and_commit(repo: Path, message: str) -> None:
@@ -94,8 +96,17 @@ def test_the_service_follows_promotions(own_registry, tmp_path):
     gto(repo, "assign", ARTIFACT, "--version", "v1.1.0", "--stage", "staging")
 
     cache = tmp_path / "cache"
-    with Service("--registry", str(repo), "--stage", "prod", "--cache-dir", str(cache),
-                 "--no-request-log", env=tool_env(), cwd=tmp_path) as service:
+    with Service(
+        "--registry",
+        str(repo),
+        "--stage",
+        "prod",
+        "--cache-dir",
+        str(cache),
+        "--no-request-log",
+        env=tool_env(),
+        cwd=tmp_path,
+    ) as service:
         version = service.get("/version").json()
         assert version["model"]["model_version"] == "v1.0.0"
         assert version["model"]["stage"] == "prod"
@@ -114,13 +125,27 @@ def test_the_service_follows_promotions(own_registry, tmp_path):
         version = service.get("/version").json()
         assert version["model"]["params"]["train"]["min_confidence"] == 0.5
         assert version["model"]["content_sha256"] == staged.content_sha256
-        assert service.metric("panier_model_info", model_version="v1.1.0", stage="prod",
-                              data_fingerprint=staged.card["data"]["fingerprint_sha256"]) == 1
+        assert (
+            service.metric(
+                "panier_model_info",
+                model_version="v1.1.0",
+                stage="prod",
+                data_fingerprint=staged.card["data"]["fingerprint_sha256"],
+            )
+            == 1
+        )
 
 
 def test_the_command_line_refuses_an_empty_stage_with_one_message(registry, tmp_path):
-    service = Service("--registry", str(registry), "--stage", "staging", "--cache-dir",
-                      str(tmp_path), env=tool_env())
+    service = Service(
+        "--registry",
+        str(registry),
+        "--stage",
+        "staging",
+        "--cache-dir",
+        str(tmp_path),
+        env=tool_env(),
+    )
     with pytest.raises(RuntimeError):
         service.start()
     assert "cannot load the model: registry" in service.stderr
