@@ -25,11 +25,10 @@ import pytest
 from panier.core import io
 from panier.core.config import load_params
 from panier.stages.ingest.generate import generate_line_items
-from service_support import Service
 from support.gha import Job
 from support.remote import S3_CREDENTIALS, s3_client
 from support.repos import ROOT, SMALL_PARAMS, deep_update, make_pipeline_repo, run
-from test_service_follow import Load, serving, wait_for
+from support.service_support import Load, Service, serving, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -31,7 +31,7 @@ from panier.core.errors import DataError
 from panier.core.recommend import RuleRecommender
 from panier.stages.export_pmml import pmml
 from panier_service.artifact import load_model
-from service_support import ROOT, train_lines, write_model
+from support.service_support import ROOT, train_lines, write_model
 
 NS = {"p": pmml.NAMESPACE}
 

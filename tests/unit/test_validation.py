@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from datetime import date
 
 import numpy as np
@@ -425,14 +423,3 @@ def test_ids_written_as_floats_by_an_export_lose_the_trailing_zero():
     assert set(result.clean[S.CUSTOMER].dropna()) == {"17850"}
     rows[1][S.CUSTOMER] = "A17.0"  # not every value is a float-written number: kept as is
     assert "17850.0" in set(validate(rows).clean[S.CUSTOMER])
-
-
-@pytest.mark.parametrize(
-    "module", ["panier.stages.validate.stage", "panier.stages.drift_check.stage"]
-)
-def test_importing_the_validate_stage_does_not_import_pyspark(module):
-    """pandera imports pyspark when it is installed (most of a second): only validating rows
-    may pay for it, not every command that imports the stage."""
-    code = f"import sys, {module}; print('pyspark' in sys.modules, 'pandera' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["False", "False"]

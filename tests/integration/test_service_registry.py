@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import make_pipeline_repo, run, tool_env
 from panier_service.artifact import ModelError, load_model
 from panier_service.registry import ModelSource
-from service_support import Service
+from support.repos import make_pipeline_repo, run, tool_env
+from support.service_support import Service
 
 pytestmark = pytest.mark.slow
 ARTIFACT = "basket-rules"

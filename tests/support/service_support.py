@@ -8,6 +8,8 @@ The tests may import ``panier`` (to train models and compare rankings); the serv
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -19,14 +21,24 @@ from panier.stages.ingest.generate import generate_line_items
 from panier.stages.train.mining import association_rules, frequent_itemsets
 from panier.stages.train.model import describe_items, model_card
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # The service's test clients (service/tests/clients.py), one implementation for both suites.
 sys.path.insert(0, str(ROOT / "service" / "tests"))
 from clients import Reply, read_log  # noqa: E402
 from clients import ServiceProcess as Service  # noqa: E402
 
-__all__ = ["ROOT", "Reply", "Service", "read_log", "train_lines", "write_model"]
+__all__ = [
+    "ROOT",
+    "Load",
+    "Reply",
+    "Service",
+    "read_log",
+    "serving",
+    "train_lines",
+    "wait_for",
+    "write_model",
+]
 
 
 def params_with(**generator) -> Params:
@@ -64,3 +76,47 @@ def write_model(
     io.write_parquet(describe_items(lines, baskets), folder / "items.parquet")
     io.write_json(model_card(lines, baskets, itemsets, rules, params), folder / "model_card.json")
     return folder
+
+
+class Load:
+    """Requests sent one after another from a thread until stopped: every status kept."""
+
+    def __init__(self, service: Service, basket: list[str]):
+        self.service, self.basket = service, basket
+        self.statuses: list[int] = []
+        self.versions: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                reply = self.service.recommend(self.basket, k=5)
+                self.statuses.append(reply.status)
+                self.versions.add(reply.json().get("model_version", "?"))
+            except OSError as exc:  # a refused connection is a failed request too
+                self.statuses.append(-1)
+                self.versions.add(type(exc).__name__)
+            time.sleep(0.01)
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def wait_for(service: Service, check, timeout: float = 90.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        version = service.get("/version").json()
+        if check(version):
+            return version
+        assert time.monotonic() < deadline, version
+        time.sleep(0.2)
+
+
+def serving(version: str):
+    return lambda v: v["model"]["model_version"] == version

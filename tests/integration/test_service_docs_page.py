@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service_support import Service  # also puts the service's test helpers on the path
+from support.service_support import Service  # also puts the service's test helpers on the path
 
 # isort: split
 from model_files import shopping_baskets, write_model

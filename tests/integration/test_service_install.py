@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 UV = Path(sys.executable).parent / "uv"
 PIPELINE_ONLY = ("pandas", "scipy", "dvc", "pyspark", "mlxtend", "panier")
 

@@ -7,62 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import make_pipeline_repo, run, tool_env
-from service_support import Service
+from support.repos import make_pipeline_repo, run, tool_env
+from support.service_support import Load, Service, serving, wait_for
 from test_service_registry import ARTIFACT, declare_artifact, gto, train_and_commit
 
 pytestmark = pytest.mark.slow
-
-
-class Load:
-    """Requests sent one after another from a thread until stopped: every status kept."""
-
-    def __init__(self, service: Service, basket: list[str]):
-        self.service, self.basket = service, basket
-        self.statuses: list[int] = []
-        self.versions: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                reply = self.service.recommend(self.basket, k=5)
-                self.statuses.append(reply.status)
-                self.versions.add(reply.json().get("model_version", "?"))
-            except OSError as exc:  # a refused connection is a failed request too
-                self.statuses.append(-1)
-                self.versions.add(type(exc).__name__)
-            time.sleep(0.01)
-
-    def __enter__(self) -> Load:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-
-def wait_for(service: Service, check, timeout: float = 90.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        version = service.get("/version").json()
-        if check(version):
-            return version
-        assert time.monotonic() < deadline, version
-        time.sleep(0.2)
-
-
-def serving(version: str):
-    return lambda v: v["model"]["model_version"] == version
 
 
 def test_the_service_follows_the_stage_refuses_a_broken_version_and_follows_a_rollback(

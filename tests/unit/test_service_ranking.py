@@ -13,7 +13,7 @@ from panier.core.baskets import baskets_from_lines
 from panier.core.recommend import FallbackRecommender, PopularityRecommender, RuleRecommender
 from panier_service.artifact import load_model
 from panier_service.ranking import Rule, RuleIndex, recommend
-from service_support import train_lines, write_model
+from support.service_support import train_lines, write_model
 
 
 @pytest.fixture(scope="module")

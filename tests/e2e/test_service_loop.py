@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import make_pipeline_repo, run
 from panier.core import schema as S
 from panier.core.config import load_params
 from panier.stages.ingest.generate import generate_line_items
-from service_support import Service, read_log
+from support.repos import make_pipeline_repo, run
+from support.service_support import Service, read_log
 
 pytestmark = pytest.mark.slow
 
