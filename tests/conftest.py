@@ -41,6 +41,9 @@ TIERS = ("unit", "integration", "e2e")
 SHARED_BUILDS = ("versioned_repo", "pr_branch_repo")
 
 
+# tryfirst: pytest-xdist's own hook turns the xdist_group marks into the groups, so they must
+# be on the items before it runs (as a plain hook this ran after it, and grouped nothing).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         tier = next((part for part in item.path.parts if part in TIERS), None)
@@ -48,7 +51,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(getattr(pytest.mark, tier))
         # Otherwise one worker per file: module fixtures are built once as well.
         shared = [name for name in SHARED_BUILDS if name in getattr(item, "fixturenames", ())]
-        item.add_marker(pytest.mark.xdist_group(shared[0] if shared else str(item.path)))
+        group = shared[0] if shared else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under ``--dist loadgroup``, stop if pytest-xdist did not group the tests: it would
+    otherwise spread them silently, building each shared fixture once per worker."""
+    config = session.config
+    worker = hasattr(config, "workerinput") and config.getvalue("loadgroup")
+    if worker and session.items and "@" not in session.items[0].nodeid:
+        raise pytest.UsageError(
+            "pytest-xdist did not apply the test groups (--dist loadgroup): with this "
+            "pytest and pytest-xdist its nodeid suffix is lost (pytest-xdist#1386); "
+            "install the versions of requirements.lock (bash scripts/setup.sh)"
+        )
 
 
 def _refuse(what: str) -> Callable:

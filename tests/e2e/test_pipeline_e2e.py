@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from support.repos import make_pipeline_repo, run
+from support.repos import make_pipeline_repo, pipeline_outputs, run
 
 pytestmark = pytest.mark.slow
 
@@ -24,29 +24,7 @@ CHAIN = ["check-params", "ingest", "validate", "train", "evaluate", "drift-check
 STAGES = [*CHAIN, "affinity", "gate"]
 #: Beside the chain: the PMML export reads only the model files (docs/reference/pmml.md).
 EXPORT = "export-pmml"
-OUTPUTS = [
-    "data/raw/line_items.parquet",
-    "data/validated/clean.parquet",
-    "data/validated/rejected.parquet",
-    "models/rules.parquet",
-    "models/items.parquet",
-    "models/model_card.json",
-    "metrics/validation.json",
-    "metrics/train.json",
-    "metrics/evaluate.json",
-    "metrics/drift.json",
-    "metrics/drift.html",
-    "metrics/plots/metrics_by_k.csv",
-    "metrics/plots/rules.csv",
-    "affinity/groups.parquet",
-    "affinity/groups.json",
-    "affinity/explorer.html",
-    "metrics/affinity.md",
-    "metrics/affinity.json",
-    "models/rules.pmml",
-    "metrics/gate.json",
-    "metrics/gate.md",
-]
+OUTPUTS = pipeline_outputs()  # every file dvc.yaml declares
 
 
 def ran_stages(output: str) -> list[str]:

@@ -27,18 +27,9 @@ from panier.core.runner import run_stage
 from panier.stages.ingest import stage as ingest
 from panier.stages.validate import stage as validate
 from support.repos import ROOT, SMALL_PARAMS, deep_update, make_pipeline_repo, run
+from support.retail_export import HEADER
 from support.servers import S3Server
 
-HEADER = [
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-]
 RETAIL = {
     "ingest": {
         "source": "file",

@@ -6,12 +6,10 @@ missing bucket, an unreachable endpoint, a corrupted object."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import yaml
 
 from support.remote import VERSION_CHANGES, VersionedRepo, output_digests, s3_client, use_remote
 from support.repos import deep_update, run, tool_env
-from support.servers import S3Server
+from support.servers import CuttingProxy, S3Server
 from support.servers import unused_port as _free_port
 
 pytestmark = pytest.mark.slow
@@ -165,92 +163,58 @@ def test_params_and_metrics_diff_compare_two_tagged_versions(versioned_repo: Ver
 # Faults.
 
 
-class PersistentS3Server(S3Server):
-    """An S3 server that keeps its objects across a stop and restart, like one with a disk:
-    moto records every request to ``recording`` and replays them when it starts again."""
-
-    def __init__(self, recording: Path):
-        super().__init__()
-        self.recording = recording
-
-    def start(self, timeout: float = 30.0) -> None:
-        saved = {k: os.environ.get(k) for k in ("MOTO_ENABLE_RECORDING", "MOTO_RECORDER_FILEPATH")}
-        os.environ.update(MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=str(self.recording))
-        try:
-            super().start(timeout)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        if self.recording.exists() and self.recording.stat().st_size:
-            request = urllib.request.Request(
-                f"{self.endpoint}/moto-api/recorder/replay-recording", method="POST"
-            )
-            with urllib.request.urlopen(request, timeout=120):
-                pass
-
-
-def test_a_push_cut_off_by_a_server_stop_completes_on_retry_and_pulls_intact(
-    pipeline_repo, tmp_path: Path, s3_env
+def test_a_push_cut_off_mid_transfer_completes_on_retry_and_pulls_intact(
+    pipeline_repo, s3_server, tmp_path: Path, s3_env
 ):
-    server = PersistentS3Server(tmp_path / "requests.jsonl")
-    server.start()
-    try:
-        s3 = s3_client(server.endpoint)
-        bucket = "panier-interrupted"
-        s3.create_bucket(Bucket=bucket)
-        repo = pipeline_repo()
-        extra = repo / "data" / "extra"
-        extra.mkdir(parents=True)
-        rng = random.Random(5)
-        for i in range(120):  # enough uploads to stop the server among them
-            (extra / f"part-{i:03d}.bin").write_bytes(rng.randbytes(512))
-        run(["dvc", "add", "data/extra"], repo)
-        run(["git", "add", "-A"], repo)
-        run(["git", "commit", "-q", "-m", "extra data"], repo)
-        use_remote(repo, server.endpoint, bucket)
+    s3 = s3_client(s3_server)
+    bucket = "panier-interrupted"
+    s3.create_bucket(Bucket=bucket)
+    repo = pipeline_repo()
+    extra = repo / "data" / "extra"
+    extra.mkdir(parents=True)
+    rng = random.Random(5)
+    for i in range(120):
+        (extra / f"part-{i:03d}.bin").write_bytes(rng.randbytes(512))
+    run(["dvc", "add", "data/extra"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "extra data"], repo)
+    # The connection goes away after exactly ten uploads, wherever the push is then.
+    proxy = CuttingProxy(s3_server, method=b"PUT", allow=10)
+    use_remote(repo, proxy.endpoint, bucket)
+    push = subprocess.Popen(
+        [sys.executable, "-m", "panier.ops.remote", "push"],
+        cwd=repo,
+        env=tool_env(repo) | {"AWS_MAX_ATTEMPTS": "2"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 180
+    while not (proxy.held.is_set() and len(object_keys(s3, bucket)) == 10):
+        if push.poll() is not None:
+            pytest.fail(f"the push ended before it was cut off: {push.communicate()}")
+        assert time.monotonic() < deadline, "the push did not reach its eleventh upload"
+        time.sleep(0.05)
+    proxy.cut()
+    _, stderr = push.communicate(timeout=600)
+    cut_off = subprocess.CompletedProcess(push.args, push.returncode, "", stderr)
+    assert_one_line_failure(cut_off, "cannot connect to the endpoint", "run the same command again")
+    assert len(object_keys(s3, bucket)) == 10
 
-        push = subprocess.Popen(
-            [sys.executable, "-m", "panier.ops.remote", "push"],
-            cwd=repo,
-            env=tool_env(repo) | {"AWS_MAX_ATTEMPTS": "2"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 180
-        while len(object_keys(s3, bucket)) < 10:
-            if push.poll() is not None:
-                pytest.fail(f"the push ended before it was cut off: {push.communicate()}")
-            assert time.monotonic() < deadline, "the push did not start"
-            time.sleep(0.02)
-        server.stop()
-        _, stderr = push.communicate(timeout=600)
-        cut_off = subprocess.CompletedProcess(push.args, push.returncode, "", stderr)
-        assert_one_line_failure(
-            cut_off, "cannot connect to the endpoint", "run the same command again"
-        )
+    use_remote(repo, s3_server, bucket)  # the server is reachable again
+    retry = panier_remote(repo, "push")
+    assert "the remote holds all 121 objects" in retry.stdout
+    assert len(object_keys(s3, bucket)) == 121  # 120 files and the folder manifest
 
-        server.start()  # same port, same objects as when it stopped
-        stored = len(object_keys(s3, bucket))
-        assert 10 <= stored < 121
-        retry = panier_remote(repo, "push")
-        assert "the remote holds all 121 objects" in retry.stdout
-        assert len(object_keys(s3, bucket)) == 121  # 120 files and the folder manifest
-
-        clone = tmp_path / "clone"
-        run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
-        use_remote(clone, server.endpoint, bucket)
-        panier_remote(clone, "pull", "data/extra.dvc")  # the pipeline itself never ran here
-        pulled = sorted(p.name for p in (clone / "data" / "extra").iterdir())
-        assert pulled == sorted(p.name for p in extra.iterdir())
-        for name in pulled:
-            assert (clone / "data" / "extra" / name).read_bytes() == (extra / name).read_bytes()
-        assert UP_TO_DATE in run(["dvc", "status", "data/extra.dvc"], clone).stdout
-    finally:
-        server.stop()
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
+    use_remote(clone, s3_server, bucket)
+    panier_remote(clone, "pull", "data/extra.dvc")  # the pipeline itself never ran here
+    pulled = sorted(p.name for p in (clone / "data" / "extra").iterdir())
+    assert pulled == sorted(p.name for p in extra.iterdir())
+    for name in pulled:
+        assert (clone / "data" / "extra" / name).read_bytes() == (extra / name).read_bytes()
+    assert UP_TO_DATE in run(["dvc", "status", "data/extra.dvc"], clone).stdout
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ from panier.core.mapping import apply_mapping, resolve_mapping
 from panier.stages.ingest.delimited import _strict_rows, read_delimited
 from panier.stages.ingest.sources import read_source
 from panier.stages.validate.validation import REASON_COLUMN, validate_line_items
+from support.retail_export import HEADER
 
 settings.register_profile(
     "ci",
@@ -50,16 +51,6 @@ settings.register_profile(
 )
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 
-HEADER = [
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-    "Country",
-]
 TODAY = date(2026, 1, 1)
 PARAMS = ValidateParams(max_rejected_share=1.0, max_basket_items=10_000, max_quantity=None)
 

@@ -16,6 +16,20 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def pipeline_outputs(*, exclude_stages: tuple[str, ...] = ()) -> list[str]:
+    """Every file the stages of ``dvc.yaml`` write (``outs``, ``metrics`` and ``plots``), in
+    stage order, read from the project's ``dvc.yaml`` so that no test keeps its own list."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    outputs = []
+    for name, stage in stages.items():
+        if name in exclude_stages:
+            continue
+        for kind in ("outs", "metrics", "plots"):
+            for entry in stage.get(kind, []):
+                outputs.append(next(iter(entry)) if isinstance(entry, dict) else entry)
+    return outputs
+
+
 def tool_env(repo: Path | None = None) -> dict[str, str]:
     """The environment for subprocesses: this interpreter's bin first on PATH, so that
     ``python``, ``dvc`` and ``git`` resolve as in an activated virtual environment, and,

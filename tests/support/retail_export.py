@@ -27,6 +27,7 @@ LAYOUT = {
     S.CUSTOMER: "CustomerID",
     S.COUNTRY: "Country",
 }
+HEADER = list(LAYOUT.values())  # the export's columns, in file order
 
 # Reason code -> rows of that kind planted in every export.
 PLANTED = {

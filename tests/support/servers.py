@@ -12,6 +12,7 @@ When a server's binaries are missing the tests that need it skip, unless
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import os
@@ -25,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,6 +115,68 @@ class S3Server:
     def stop(self) -> None:
         _stop(self._process, timeout=10)
         self._process = None
+
+
+class CuttingProxy:
+    """A TCP proxy on 127.0.0.1 (port 0) in front of ``target`` (``http://host:port``) that
+    lets exactly ``allow`` HTTP requests of ``method`` through: a connection that sends one
+    more is held from then on (nothing it sends is forwarded). ``cut()`` then closes
+    the listener and every connection, like a server that goes away mid-transfer, at a
+    point the test chose rather than one a race between the test and the client decides."""
+
+    def __init__(self, target: str, method: bytes = b"PUT", allow: int = 10):
+        host, port = target.removeprefix("http://").rsplit(":", 1)
+        self._target = host, int(port)
+        self._marker = method + b" /"
+        self._allowed = allow
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.held = threading.Event()  # set once a request beyond ``allow`` came and was held
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:  # cut
+                return
+            upstream = socket.create_connection(self._target)
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, counted: bool) -> None:
+        holding = False  # this connection sent a request beyond the allowance
+        try:
+            while chunk := source.recv(65536):
+                if counted and not holding and (requests := chunk.count(self._marker)):
+                    # A request line starts a send of its own, so it is never split across
+                    # chunks; the body of an allowed request still goes through.
+                    with self._lock:
+                        self._allowed -= requests
+                        holding = self._allowed < 0
+                if holding:
+                    self.held.set()
+                    continue  # never forwarded
+                sink.sendall(chunk)
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        """Close the listener and every connection: the client sees resets, then refusals."""
+        # shutdown, not only close: it wakes the accept() blocked in the other thread, and
+        # the port refuses connections instead of queueing them.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):  # already closed by its peer
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
 
 
 @pytest.fixture(scope="session")

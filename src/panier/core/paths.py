@@ -1,6 +1,6 @@
 """Where each stage reads and writes, relative to the repository root.
 
-``dvc.yaml`` declares the same paths; ``tests/test_dvc_yaml.py`` keeps the two in step.
+``dvc.yaml`` declares the same paths; ``tests/integration/test_dvc_yaml.py`` keeps the two in step.
 """
 
 from pathlib import Path

@@ -51,6 +51,12 @@ def git(repo: Path, *args: str) -> str:
     return result.stdout
 
 
+def tag_name(tag: Any) -> str:
+    """The git tag name of what GTO returns for a register or assign: a tag object (whose
+    ``tag`` is the name) or, in some GTO versions, the name itself."""
+    return tag.tag if hasattr(tag, "tag") else str(tag)
+
+
 def _show_file(repo: Path, commit: str, path: str) -> dict[str, Any]:
     result = subprocess.run(
         ["git", "show", f"{commit}:{path}"], cwd=repo, capture_output=True, text=True, check=False

@@ -12,6 +12,7 @@ from panier.ops.registry.artifact import (
     artifact_files,
     check_pushed,
     git,
+    tag_name,
 )
 from panier.ops.registry.versions import gto_api, has_versions, resolve
 
@@ -55,7 +56,7 @@ def register(
         )
     except exceptions.GTOException as exc:
         raise RegistryError(f"cannot register {ARTIFACT} {version or ''} at {ref}: {exc}") from None
-    return tag.tag if hasattr(tag, "tag") else str(tag)
+    return tag_name(tag)
 
 
 def promote(
@@ -94,7 +95,7 @@ def promote(
         )
     except exceptions.GTOException as exc:
         raise RegistryError(f"cannot promote {ARTIFACT} {version} to {stage}: {exc}") from None
-    return tag.tag if hasattr(tag, "tag") else str(tag)
+    return tag_name(tag)
 
 
 def wait_past_last_tag(repo: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from panier.ops.registry.artifact import ARTIFACT, RegistryError, check_pushed
+from panier.ops.registry.artifact import ARTIFACT, RegistryError, check_pushed, tag_name
 from panier.ops.registry.promotion import wait_past_last_tag
 from panier.ops.registry.versions import gto_api, resolve, stage_versions
 
@@ -80,4 +80,4 @@ def rollback(
         )
     except exceptions.GTOException as exc:
         raise RegistryError(f"cannot roll {stage} back from {current}: {exc}") from None
-    return [t.tag if hasattr(t, "tag") else str(t) for t in tags], current, previous
+    return [tag_name(t) for t in tags], current, previous

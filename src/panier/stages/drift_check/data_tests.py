@@ -110,7 +110,9 @@ def categorical_test(feature: str, ref: pd.Series, cur: pd.Series, unit: str) ->
         "unit": unit,
         "categories": len(table),
     }
-    if n1 == 0 or n2 == 0:
+
+    def untestable() -> DriftTest:
+        # Nothing to compare (an empty side, or one category left after pooling): no drift.
         return DriftTest(
             "categorical",
             feature,
@@ -123,24 +125,16 @@ def categorical_test(feature: str, ref: pd.Series, cur: pd.Series, unit: str) ->
             n_current=int(n2),
             detail=detail,
         )
+
+    if n1 == 0 or n2 == 0:
+        return untestable()
     total = table.sum(axis=1)
     rare = (total * min(n1, n2) / (n1 + n2)) < MIN_EXPECTED
     if rare.any():
         table = pd.concat([table[~rare], table[rare].sum().to_frame(RARE).T])
     detail["categories_tested"] = len(table)
     if len(table) < 2:
-        return DriftTest(
-            "categorical",
-            feature,
-            "chi_square",
-            0.0,
-            1.0,
-            0.0,
-            "jensen_shannon_excess",
-            n_reference=int(n1),
-            n_current=int(n2),
-            detail=detail,
-        )
+        return untestable()
     chi2, p_value, dof, _ = stats.chi2_contingency(table.to_numpy().T, correction=False)
     ref_p, cur_p = table["ref"] / n1, table["cur"] / n2
     distance = float(jensenshannon(ref_p, cur_p, base=2))
