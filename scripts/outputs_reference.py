@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _generated import ROOT, write_or_check
 
 from panier.core.markdown import table
+from panier.stages.summary.headline import SOURCES
 
 TARGET = ROOT / "docs" / "reference" / "outputs.md"
 
@@ -59,6 +60,10 @@ MODEL_CARD_KEYS = {
     "libraries": "versions of the libraries that computed it",
 }
 METRICS = {
+    "metrics/summary.json": {
+        key: f"from `{source.split(': ')[0]}`: {source.split(': ')[1]}"
+        for key, source in SOURCES.items()
+    },
     "metrics/validation.json": {
         "source": "the source read (credentials and query strings redacted)",
         "rows_in": "line items read from the source",
@@ -190,9 +195,9 @@ def _json(path: Path, described: dict[str, str]) -> str:
 def build(repo: Path = ROOT) -> str:
     declared = []
     for stage in yaml.safe_load((repo / "dvc.yaml").read_text())["stages"].values():
-        for entry in stage.get("metrics", []):
+        for entry in [*stage.get("metrics", []), *stage.get("outs", [])]:
             name = next(iter(entry)) if isinstance(entry, dict) else entry
-            if name.startswith("metrics/"):
+            if name.startswith("metrics/") and name.endswith(".json"):
                 declared.append(name)
     if sorted(declared) != sorted(METRICS):
         raise SystemExit(f"dvc.yaml declares {declared}; this script describes {list(METRICS)}")
@@ -213,9 +218,16 @@ def build(repo: Path = ROOT) -> str:
         "No creation time: the card is byte-identical when its inputs are.\n",
         _json(repo / "models" / "model_card.json", MODEL_CARD_KEYS) + "\n",
         "## Metrics files (`metrics/`)\n",
-        "Each is declared as `metrics:` in `dvc.yaml`, so `dvc metrics show`, `dvc metrics "
-        "diff` and `dvc exp show` read it; the Markdown beside it (`validation.md`, "
-        "`drift.md`, `gate.md`, `affinity.md`) says the same for people.\n",
+        "`metrics/summary.json` holds the headline figures, copied from the detailed files "
+        "by the last stage, `summary`. It is the one file declared as `metrics:` in "
+        "`dvc.yaml`, so `dvc metrics show`, `dvc metrics diff` and `dvc exp show` fit in 120 "
+        "columns; it is committed to git. The detailed files are plain outputs of their "
+        "stages, in the DVC cache and pushed with the data: DVC saves no stage with a plain "
+        "`cache: false` output to its run cache, and `dvc repro --pull` would then re-run "
+        "it. Read them directly, or compare them with `dvc metrics diff --targets "
+        "metrics/evaluate.json` or `panier report`. The Markdown beside them "
+        "(`validation.md`, `drift.md`, `gate.md`, `affinity.md`) says the same for "
+        "people.\n",
     ]
     for name, described in METRICS.items():
         parts += [f"### `{name}`\n", _json(repo / name, described) + "\n"]

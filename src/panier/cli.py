@@ -35,6 +35,7 @@ STAGES = {
     "drift-check": "panier.stages.drift_check.stage",
     "affinity": "panier.stages.affinity.stage",
     "gate": "panier.stages.gate.stage",
+    "summary": "panier.stages.summary.stage",
 }
 
 # Subcommand -> (module, its ``main(argv) -> int``, one line of help). Their own parsers

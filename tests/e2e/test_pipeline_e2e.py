@@ -88,8 +88,13 @@ def test_outputs_describe_a_trained_evaluated_and_checked_model(built: Path):
 
 
 def test_metrics_and_plots_commands_read_the_outputs(built: Path):
-    shown = run(["dvc", "metrics", "show", "--json"], built).stdout
-    assert "hit_rate@5" in shown and "rows_clean" in shown
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], built).stdout)
+    headline = shown["workspace"]["data"]["metrics/summary.json"]["data"]
+    assert headline["rules"] == json.loads((built / "metrics/train.json").read_text())["rules"]
+    # The headline alone: the table fits on a screen, the details stay in their files.
+    assert set(shown["workspace"]["data"]) == {"metrics/summary.json", "timing/train.json"}
+    table = run(["dvc", "metrics", "show"], built).stdout
+    assert max(map(len, table.splitlines())) <= 120, table
     run(["dvc", "plots", "show", "-o", "plots_html"], built)
     assert (built / "plots_html" / "index.html").exists()
 

@@ -36,9 +36,9 @@ SHOW = [
     ".*",
     "--keep",
     r"Experiment|train\.min_support|train\.min_confidence|train\.max_len|^rules$"
-    r"|model\.hit_rate@5|model\.coverage@5|train\.seconds",
+    r"|^hit_rate$|^coverage$|train\.seconds",
     "--sort-by",
-    "metrics/evaluate.json:model.hit_rate@5",
+    "metrics/summary.json:hit_rate",
     "--sort-order",
     "desc",
 ]
@@ -205,8 +205,8 @@ def test_a_queued_2x2_grid_gives_four_experiments_with_their_own_correct_metrics
             repo, float(row["train.min_support"]), float(row["train.min_confidence"])
         )
         assert int(row["rules"]) == expected["rules"], row
-        assert float(row["model.hit_rate@5"]) == pytest.approx(expected["hit_rate@5"]), row
-        assert float(row["model.coverage@5"]) == pytest.approx(expected["coverage@5"]), row
+        assert float(row["hit_rate"]) == pytest.approx(expected["hit_rate@5"]), row
+        assert float(row["coverage"]) == pytest.approx(expected["coverage@5"]), row
     assert len({row["rules"] for row in experiments}) == 4  # each its own model
 
 
@@ -216,7 +216,7 @@ def test_exp_show_lists_train_time_and_sorts_by_the_primary_metric(swept):
     experiments = [row for row in rows if row["Experiment"]]
     for row in experiments:
         assert float(row["train.seconds"]) > 0, row  # from the untracked timing file
-    hit_rates = [float(row["model.hit_rate@5"]) for row in experiments]
+    hit_rates = [float(row["hit_rate"]) for row in experiments]
     assert hit_rates == sorted(hit_rates, reverse=True)
 
 
@@ -239,8 +239,8 @@ def test_the_best_experiment_is_kept_as_a_branch_and_applied(swept):
     on_branch = yaml.safe_load(run(["git", "show", "best-rules:params.yaml"], repo).stdout)
     assert on_branch["train"]["min_support"] == float(best["train.min_support"])
     assert on_branch["train"]["min_confidence"] == float(best["train.min_confidence"])
-    train_metrics = json.loads(run(["git", "show", "best-rules:metrics/train.json"], repo).stdout)
-    assert train_metrics["rules"] == int(best["rules"])
+    headline = json.loads(run(["git", "show", "best-rules:metrics/summary.json"], repo).stdout)
+    assert headline["rules"] == int(best["rules"])
 
     run(["dvc", "exp", "apply", best["Experiment"]], repo)
     applied = yaml.safe_load((repo / "params.yaml").read_text())

@@ -374,12 +374,16 @@ def _flat(data: object, prefix: str = "") -> dict[str, float]:
 
 
 def _metrics(repo: Path, rev: str | None) -> dict[tuple[str, str], float]:
+    """Each metrics file of ``rev`` (``None``: the workspace), read through DVC's own API: the
+    detailed files are DVC outputs, in the cache of the run that made them."""
+    import dvc.api
+
     out = {}
     for file in METRICS_FILES:
         text = (
             (repo / file).read_text()
             if rev is None
-            else run(["git", "show", f"{rev}:{file}"], repo).stdout
+            else dvc.api.read(file, repo=str(repo), rev=rev)
         )
         out.update({(file, k): v for k, v in _flat(json.loads(text)).items()})
     return out

@@ -44,3 +44,6 @@ CHAMPION_POINTER = Path("data/champion.json")
 CHAMPION_DIR = Path("data/champion")
 GATE_METRICS = Path("metrics/gate.json")
 GATE_REPORT = Path("metrics/gate.md")
+#: The headline figures (stage summary): the only metrics file DVC shows and compares. The
+#: detailed metrics above are DVC outputs in its cache, so that each stage keeps its run cache.
+SUMMARY_METRICS = Path("metrics/summary.json")

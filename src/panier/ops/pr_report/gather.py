@@ -12,13 +12,24 @@ from panier.ops.pr_report.rules import rules_from_model, rules_from_plot
 from panier.ops.revisions import (
     Revision,
     base_revision,
-    metrics_diff,
+    metrics_files_diff,
     params_diff,
     read_csv,
     read_json,
     read_parquet,
     workspace_revision,
 )
+
+#: The metrics the comment compares, figure by figure: each stage's detailed file (DVC
+#: outputs; ``metrics/summary.json`` repeats a few of their figures).
+DETAILED_METRICS = [
+    paths.VALIDATION_METRICS,
+    paths.TRAIN_METRICS,
+    paths.EVALUATE_METRICS,
+    paths.DRIFT_METRICS,
+    paths.AFFINITY_METRICS,
+    paths.GATE_METRICS,
+]
 
 
 def load_rules(root: Path, rev: Revision) -> RuleTable:
@@ -66,6 +77,8 @@ def gather(
         )
     head_rules = load_rules(root, head_rev)
 
+    metrics, unavailable = metrics_files_diff(root, base_rev, head_rev, DETAILED_METRICS)
+
     def both(read, path: Path) -> tuple:
         return read(root, path, base_rev), read(root, path, head_rev)
 
@@ -73,7 +86,7 @@ def gather(
         base=base_rev,
         head=head_rev,
         params=changes_from_dvc(params_diff(root, base_rev)),
-        metrics=changes_from_dvc(metrics_diff(root, base_rev)),
+        metrics=changes_from_dvc(metrics),
         validation=both(read_json, paths.VALIDATION_METRICS),
         drift=both(read_json, paths.DRIFT_METRICS),
         rules=(load_rules(root, base_rev), head_rules),
@@ -84,6 +97,14 @@ def gather(
         gate=read_json(root, paths.GATE_METRICS, head_rev),
         items=both(read_parquet, paths.ITEMS),
     )
+    if unavailable:
+        data.notes.append(
+            "Not compared: "
+            + ", ".join(f"`{file.as_posix()}`" for file in unavailable)
+            + f" of `{base_rev.label}` is in neither git, the local DVC cache nor a reachable "
+            "DVC remote (a fork's run has no access to the remote); `metrics/summary.json` "
+            "holds the headline figures of both sides."
+        )
     if head_rev.dirty:
         data.notes.append(
             "The workspace differs from its last commit: changes are not committed yet, or the "

@@ -1,0 +1,1 @@
+"""Stage ``summary``: the dozen figures a reviewer compares, from the detailed metrics."""
