@@ -24,6 +24,8 @@ CHAIN = ["check-params", "ingest", "validate", "train", "evaluate", "drift-check
 STAGES = [*CHAIN, "affinity", "gate"]
 #: Beside the chain: the PMML export reads only the model files (docs/reference/pmml.md).
 EXPORT = "export-pmml"
+#: Last: the headline metrics, copied from every other stage's metrics (reruns with any of them).
+SUMMARY = "summary"
 OUTPUTS = pipeline_outputs()  # every file dvc.yaml declares
 
 
@@ -48,7 +50,7 @@ def test_repro_writes_every_output_and_the_lock(built: Path):
     for rel in OUTPUTS:
         assert (built / rel).stat().st_size > 0, rel
     lock = yaml.safe_load((built / "dvc.lock").read_text())
-    assert sorted(lock["stages"]) == sorted([*STAGES, EXPORT])
+    assert sorted(lock["stages"]) == sorted([*STAGES, EXPORT, SUMMARY])
 
 
 def test_dag_runs_the_chain_in_order_and_the_rest_after_train(built: Path):
@@ -63,6 +65,7 @@ def test_dag_runs_the_chain_in_order_and_the_rest_after_train(built: Path):
     assert {f"{a}-->{b}" for a, b in itertools.pairwise(CHAIN)} <= edges
     assert "train-->affinity" in edges
     assert f"train-->{EXPORT}" in edges
+    assert {f"{stage}-->{SUMMARY}" for stage in STAGES[2:]} <= edges  # validate onwards
     assert {"validate-->gate", "train-->gate"} <= edges
 
 
@@ -70,7 +73,7 @@ def test_status_is_clean_and_a_second_repro_skips_every_stage(built: Path):
     assert "Data and pipelines are up to date" in run(["dvc", "status"], built).stdout
     second = run(["dvc", "repro"], built).stdout
     assert ran_stages(second) == []
-    for stage in [*STAGES, EXPORT]:
+    for stage in [*STAGES, EXPORT, SUMMARY]:
         assert f"Stage '{stage}' didn't change, skipping" in second
 
 
@@ -88,11 +91,11 @@ def test_outputs_describe_a_trained_evaluated_and_checked_model(built: Path):
 
 
 def test_metrics_and_plots_commands_read_the_outputs(built: Path):
-    shown = json.loads(run(["dvc", "metrics", "show", "--json"], built).stdout)
-    headline = shown["workspace"]["data"]["metrics/summary.json"]["data"]
+    (workspace,) = json.loads(run(["dvc", "metrics", "show", "--json"], built).stdout).values()
+    headline = workspace["data"]["metrics/summary.json"]["data"]
     assert headline["rules"] == json.loads((built / "metrics/train.json").read_text())["rules"]
     # The headline alone: the table fits on a screen, the details stay in their files.
-    assert set(shown["workspace"]["data"]) == {"metrics/summary.json", "timing/train.json"}
+    assert set(workspace["data"]) == {"metrics/summary.json", "timing/train.json"}
     table = run(["dvc", "metrics", "show"], built).stdout
     assert max(map(len, table.splitlines())) <= 120, table
     run(["dvc", "plots", "show", "-o", "plots_html"], built)
