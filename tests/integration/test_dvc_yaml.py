@@ -12,6 +12,7 @@ import yaml
 
 from panier.core import paths
 from panier.stages.drift_check import plots as drift_plots
+from support.repos import stage_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = yaml.safe_load((ROOT / "dvc.yaml").read_text())
@@ -27,14 +28,6 @@ for name, module in sorted(sys.modules.items()):
     if name.startswith("panier") and not path.endswith("__init__.py"):
         print(path)
 """
-
-
-def _entries(stage: dict, key: str) -> list[str]:
-    """Paths of a stage's deps/outs/metrics/plots, with or without per-path options."""
-    found = []
-    for entry in stage.get(key, []):
-        found.extend(entry if isinstance(entry, dict) else [entry])
-    return found
 
 
 def _modules(stage: dict) -> list[str]:
@@ -62,7 +55,7 @@ def test_every_imported_module_is_a_declared_dependency(name):
         check=True,
     ).stdout.split()
     imported = {Path(p).resolve().relative_to(ROOT / "src").as_posix() for p in printed}
-    declared = {p.removeprefix("src/") for p in _entries(stage, "deps") if p.startswith("src/")}
+    declared = {p.removeprefix("src/") for p in stage_paths(stage, "deps") if p.startswith("src/")}
 
     def covers(dep: str, module: str) -> bool:
         return module == dep or module.startswith(dep + "/")
@@ -76,7 +69,8 @@ def test_every_imported_module_is_a_declared_dependency(name):
 def test_stages_depend_on_folders_not_file_lists():
     """Only the CLI is a single file; the rest of a stage's code is declared by folder."""
     for name, stage in STAGES.items():
-        files = [p for p in _entries(stage, "deps") if p.startswith("src/") and p.endswith(".py")]
+        deps = stage_paths(stage, "deps")
+        files = [p for p in deps if p.startswith("src/") and p.endswith(".py")]
         assert files == ["src/panier/cli.py"], name
 
 
@@ -84,7 +78,7 @@ def test_every_path_in_the_code_is_a_declared_output_or_dependency():
     declared = set()
     for stage in STAGES.values():
         for key in ("outs", "metrics", "plots", "deps"):
-            declared.update(_entries(stage, key))
+            declared.update(stage_paths(stage, key))
     # CHAMPION_DIR holds a fetched copy of the champion, pinned by the md5s of the declared
     # dependency CHAMPION_POINTER (panier.stages.gate.gate), so it is deliberately not declared.
     in_code = {
@@ -131,7 +125,7 @@ def test_no_metric_name_is_shared_by_two_metrics_files():
     import json
     from collections import defaultdict
 
-    files = [path for stage in STAGES.values() for path in _entries(stage, "metrics")]
+    files = [path for stage in STAGES.values() for path in stage_paths(stage, "metrics")]
     owners = defaultdict(list)
     for path in files:
         for key in _flat_keys(json.loads((ROOT / path).read_text())):

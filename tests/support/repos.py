@@ -16,18 +16,25 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def stage_paths(stage: dict, key: str) -> list[str]:
+    """Paths of a ``dvc.yaml`` stage's deps/outs/metrics/plots, with or without options."""
+    found = []
+    for entry in stage.get(key, []):
+        found.extend(entry if isinstance(entry, dict) else [entry])
+    return found
+
+
 def pipeline_outputs(*, exclude_stages: tuple[str, ...] = ()) -> list[str]:
     """Every file the stages of ``dvc.yaml`` write (``outs``, ``metrics`` and ``plots``), in
     stage order, read from the project's ``dvc.yaml`` so that no test keeps its own list."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    outputs = []
-    for name, stage in stages.items():
-        if name in exclude_stages:
-            continue
-        for kind in ("outs", "metrics", "plots"):
-            for entry in stage.get(kind, []):
-                outputs.append(next(iter(entry)) if isinstance(entry, dict) else entry)
-    return outputs
+    return [
+        path
+        for name, stage in stages.items()
+        if name not in exclude_stages
+        for kind in ("outs", "metrics", "plots")
+        for path in stage_paths(stage, kind)
+    ]
 
 
 def tool_env(repo: Path | None = None) -> dict[str, str]:

@@ -103,41 +103,6 @@ def params_diff(root: Path, base: Revision) -> dict[str, dict[str, dict[str, Any
     return _dvc(root, "params", "diff", base.sha, "--all")
 
 
-def scalar_leaves(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """The scalar values of a metrics file, nested keys joined with ``.``, as DVC reads
-    metrics: numbers, booleans and strings; lists and nulls are left out."""
-    leaves: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            leaves |= scalar_leaves(value, f"{name}.")
-        elif isinstance(value, bool | int | float | str):
-            leaves[name] = value
-    return leaves
-
-
-def metrics_files_diff(
-    root: Path, base: Revision, head: Revision, files: list[Path]
-) -> tuple[dict[str, dict[str, dict[str, Any]]], list[Path]]:
-    """Every value of each metrics file in ``files`` on both sides, in the shape of
-    ``dvc metrics diff --all --json``, read as ``read_json`` reads them (the workspace, git,
-    then DVC's cache and remote), so that a plain DVC output compares like a committed
-    metrics file. Also returns the files that one side does not have: they are left out of
-    the comparison rather than shown as appearing or vanishing."""
-    diff: dict[str, dict[str, dict[str, Any]]] = {}
-    unavailable = []
-    for file in files:
-        old, new = read_json(root, file, base), read_json(root, file, head)
-        if old is None or new is None:
-            unavailable.append(file)
-            continue
-        old, new = scalar_leaves(old), scalar_leaves(new)
-        diff[file.as_posix()] = {
-            name: {"old": old.get(name), "new": new.get(name)} for name in old.keys() | new.keys()
-        }
-    return diff, unavailable
-
-
 def read_bytes(root: Path, path: str | Path, rev: Revision) -> bytes | None:
     """The content of ``path`` at ``rev``, or ``None`` when that revision does not have it.
 

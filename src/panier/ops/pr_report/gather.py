@@ -7,12 +7,16 @@ from pathlib import Path
 
 from panier.core import paths
 from panier.core.errors import PanierError
-from panier.ops.pr_report.model import ReportData, RuleTable, changes_from_dvc
+from panier.ops.pr_report.model import (
+    ReportData,
+    RuleTable,
+    changes_from_dvc,
+    changes_from_metrics,
+)
 from panier.ops.pr_report.rules import rules_from_model, rules_from_plot
 from panier.ops.revisions import (
     Revision,
     base_revision,
-    metrics_files_diff,
     params_diff,
     read_csv,
     read_json,
@@ -77,30 +81,33 @@ def gather(
         )
     head_rules = load_rules(root, head_rev)
 
-    metrics, unavailable = metrics_files_diff(root, base_rev, head_rev, DETAILED_METRICS)
-
     def both(read, path: Path) -> tuple:
         return read(root, path, base_rev), read(root, path, head_rev)
+
+    # Each detailed file is read once per side (a past one may come from the DVC remote):
+    # the metrics table, the validation and drift sections and the gate all use these.
+    metrics = {path.as_posix(): both(read_json, path) for path in DETAILED_METRICS}
+    unavailable = [file for file, (old, new) in metrics.items() if old is None or new is None]
 
     data = ReportData(
         base=base_rev,
         head=head_rev,
         params=changes_from_dvc(params_diff(root, base_rev)),
-        metrics=changes_from_dvc(metrics),
-        validation=both(read_json, paths.VALIDATION_METRICS),
-        drift=both(read_json, paths.DRIFT_METRICS),
+        metrics=changes_from_metrics(metrics),
+        validation=metrics[paths.VALIDATION_METRICS.as_posix()],
+        drift=metrics[paths.DRIFT_METRICS.as_posix()],
         rules=(load_rules(root, base_rev), head_rules),
         metrics_by_k=both(read_csv, paths.METRICS_BY_K_PLOT),
         top=top,
         artifacts_url=artifacts_url,
         groups=both(read_parquet, paths.AFFINITY_ITEMS),
-        gate=read_json(root, paths.GATE_METRICS, head_rev),
+        gate=metrics[paths.GATE_METRICS.as_posix()][1],
         items=both(read_parquet, paths.ITEMS),
     )
     if unavailable:
         data.notes.append(
             "Not compared: "
-            + ", ".join(f"`{file.as_posix()}`" for file in unavailable)
+            + ", ".join(f"`{file}`" for file in unavailable)
             + f" of `{base_rev.label}` is in neither git, the local DVC cache nor a reachable "
             "DVC remote (a fork's run has no access to the remote); `metrics/summary.json` "
             "holds the headline figures of both sides."

@@ -77,6 +77,33 @@ def changes_from_dvc(diff: dict[str, dict[str, dict[str, Any]]]) -> list[Change]
     return rows
 
 
+def scalar_leaves(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The scalar values of a metrics file, nested keys joined with ``.``, as DVC reads
+    metrics: numbers, booleans and strings; lists and nulls are left out."""
+    leaves: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            leaves |= scalar_leaves(value, f"{name}.")
+        elif isinstance(value, bool | int | float | str):
+            leaves[name] = value
+    return leaves
+
+
+def changes_from_metrics(sides: dict[str, tuple[dict | None, dict | None]]) -> list[Change]:
+    """Every value of each metrics file, ``{file: (base, workspace)}`` as parsed, as
+    ``Change`` rows keyed as ``dvc metrics diff --all`` keys them, in file then name order.
+    A file one side does not have is left out rather than shown as appearing or vanishing."""
+    rows = []
+    for file, (old, new) in sorted(sides.items()):
+        if old is None or new is None:
+            continue
+        old, new = scalar_leaves(old), scalar_leaves(new)
+        for name in sorted(old.keys() | new.keys()):
+            rows.append(Change(file, name, old.get(name), new.get(name)))
+    return rows
+
+
 def find(changes: Iterable[Change], file: Path, name: str) -> Change | None:
     """The change of metric or param ``name`` of ``file``, or ``None``."""
     return next((c for c in changes if c.file == file.as_posix() and c.name == name), None)
