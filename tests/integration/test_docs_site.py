@@ -78,3 +78,21 @@ def test_the_http_api_reference_has_a_section_for_every_endpoint_served(tmp_path
     page = (ROOT / "docs" / "reference" / "http-api.md").read_text(encoding="utf-8")
     headings = {line.lstrip("#").strip() for line in page.splitlines() if line.startswith("## ")}
     assert endpoints <= headings, sorted(endpoints - headings)
+
+
+def test_the_benchmarks_page_is_generated_from_the_bench_scripts():
+    result = subprocess.run(
+        [sys.executable, "scripts/benchmarks_page.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_benchmarks_page_lists_every_bench_script():
+    scripts = {p.name for p in (ROOT / "bench").glob("*.py")} - {"_common.py", "run_all.py"}
+    page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    headings = {line[3:].strip() for line in page.splitlines() if line.startswith("## ")}
+    assert {f"bench/{name}" for name in scripts} <= headings
+    assert scripts
