@@ -4,8 +4,9 @@ Each round runs the real train stage (``panier.stages.train.stage.main``) and th
 stage (``panier.stages.affinity.stage.main``, which reads the model train just wrote), each in a
 fresh process on the same working directory. Times are taken inside each process, from the
 stage's start to its last file written (interpreter start and imports excluded, the same for
-both); the ratio affinity / train is taken per round, then the median over rounds. The bar
-(issue 15) is a ratio within 2.
+both); the ratio affinity / train is taken per round, then the median over rounds.
+
+Bar (issue 15): the ratio affinity / train within 2.
 
     python bench/affinity.py                                 # retail, support 0.001
     python bench/affinity.py --dataset groceries --support 0.001 --confidence 0.8 --repeats 5

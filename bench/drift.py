@@ -20,6 +20,10 @@ of ``params.yaml``, exactly what ``dvc repro`` uses.
 The timing run builds a repository-shaped folder with 1,000,000 training-window rows and
 200,000 current-window rows, and times ``panier stage drift-check`` in it (wall
 time and CPU time of the process).
+
+Bars: drift raised in at most 5% of the worlds with no drift planted; each planted change
+detected, the right feature or rule named first, in at least 90% of them; the timing run
+under 20 s.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Benchmark: ingest + validate of 1,000,000 line items (target: < 15 s, < 2 GB peak RSS on a
-2-core machine).
+"""Ingest + validate of 1,000,000 line items: the two stages' time and peak memory, per source
+format, against pyarrow merely reading the same file.
 
 Each scenario runs the real stage functions (``panier.stages.ingest.stage.main`` then
 ``panier.stages.validate.stage.main``) in a fresh child process, in a scratch workspace with its own
 params.yaml, so that the peak memory measured is that of the two stages alone. The reference
 is pyarrow reading the same file into memory (the floor any CSV ingest pays), measured in the
 same child: the ratio says how much the mapping, coercion and validation cost on top.
+
+Target: under 15 s and under 2 GB peak RSS on a 2-core machine.
 
     python bench/ingest_validate.py              # 1,000,000 rows
     python bench/ingest_validate.py --rows 200000

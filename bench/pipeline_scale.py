@@ -7,6 +7,8 @@ time, CPU time (user + system, of DVC and every stage: what an idle machine woul
 peak memory (the largest process of the run) are measured from outside; each stage's own
 time comes from its log. Writes ``bench/results/pipeline_scale.{md,csv,png}``.
 
+Targets at 1,000,000 line items: under 60 s and under 2 GB (the dotted lines of the plot).
+
     python bench/pipeline_scale.py                          # 10k, 100k, 1M, 5M line items
     python bench/pipeline_scale.py --sizes 1000000 --repeats 5
 """

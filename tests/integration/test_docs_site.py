@@ -1,4 +1,5 @@
-"""The documentation site builds strictly with mkdocs and works offline in a real browser."""
+"""The documentation site builds strictly with mkdocs and works offline in a real browser; its
+generated pages match what their scripts build from the code."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
+import support.service_support  # noqa: F401  (puts the service's test helpers on the path)
 from support.repos import ROOT
+
+# isort: split
+from clients import InProcess
+from model_files import shopping_baskets, write_model
 
 
 def test_the_site_builds_strictly_and_works_offline(tmp_path: Path, http_server, browser_page):
@@ -49,3 +55,44 @@ def test_the_service_settings_reference_is_generated_from_the_settings_model():
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_http_api_reference_is_generated_from_the_openapi_description():
+    result = subprocess.run(
+        [sys.executable, "scripts/http_api_reference.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_http_api_reference_has_a_section_for_every_endpoint_served(tmp_path: Path):
+    model = write_model(tmp_path / "model", shopping_baskets(500))
+    with InProcess("--model", str(model), "--no-request-log") as service:
+        spec = service.get("/openapi.json").json()
+    endpoints = {
+        f"{method.upper()} {path}" for path, ops in spec["paths"].items() for method in ops
+    }
+    assert {"POST /recommend", "GET /health", "POST /admin/reload"} <= endpoints
+    page = (ROOT / "docs" / "reference" / "http-api.md").read_text(encoding="utf-8")
+    headings = {line.lstrip("#").strip() for line in page.splitlines() if line.startswith("## ")}
+    assert endpoints <= headings, sorted(endpoints - headings)
+
+
+def test_the_benchmarks_page_is_generated_from_the_bench_scripts():
+    result = subprocess.run(
+        [sys.executable, "scripts/benchmarks_page.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_benchmarks_page_lists_every_bench_script():
+    scripts = {p.name for p in (ROOT / "bench").glob("*.py")} - {"_common.py", "run_all.py"}
+    page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    headings = {line[3:].strip() for line in page.splitlines() if line.startswith("## ")}
+    assert {f"bench/{name}" for name in scripts} <= headings
+    assert scripts

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -132,10 +132,16 @@ def create_app(
 
     @api.get("/health", summary="Liveness and the model in service")
     async def health():
+        """``{"status": "ok", "model_version": ...}`` while the service runs (the container
+        image's health check)."""
         return FastJSONResponse({"status": "ok", "model_version": holder.model.version})
 
     @api.get("/version", summary="The model in service: version, stage, data, params")
     async def version():
+        """The service's name and version; the model in service (version, stage, source,
+        content hash, data fingerprint, training params, counts, libraries); when it was
+        loaded and from where; the last refused reload; the registry poll's state (null
+        unless the service follows a registry stage)."""
         return {
             "service": {"name": "panier-service", "version": __version__},
             "model": holder.model.describe(),
@@ -146,16 +152,32 @@ def create_app(
             "registry_poll": holder.poll if polling else None,
         }
 
-    @api.get("/metrics", summary="Prometheus metrics")
+    @api.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus_metrics():
+        """Prometheus text format: requests and latency by endpoint, answers by outcome,
+        unknown items, basket sizes, the model in service, reloads."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @api.post(
         "/admin/reload",
         summary="Reload the model from its source (token required)",
-        responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+        responses={
+            403: {
+                "model": ErrorResponse,
+                "description": "reload over HTTP is off (no admin token set), or the token "
+                "is missing or wrong",
+            },
+            409: {
+                "model": ErrorResponse,
+                "description": "the new model was refused; the old one keeps serving",
+            },
+        },
     )
     async def admin_reload(request: Request):
+        """Load the model again from its source (the folder, or the registry stage
+        resolved again), check it and swap it in atomically. Needs ``Authorization: Bearer
+        <token>``, the service's admin token. Answers ``{"reloaded": true,
+        "previous_version": ..., "model_version": ...}``."""
         token = settings.token
         if not token:
             raise ApiError(

@@ -11,6 +11,9 @@ from panier_service.settings import Settings
 
 
 class RuleEvidence(BaseModel):
+    """The rule that recommends an item: the basket's items it starts from, and its
+    measures on the training baskets."""
+
     antecedent: list[str] = Field(description="items of the basket that triggered the rule")
     confidence: float = Field(
         description="share of training baskets with the antecedent that also held the item"
@@ -20,8 +23,12 @@ class RuleEvidence(BaseModel):
 
 
 class Recommendation(BaseModel):
-    item_code: str
-    description: str | None
+    """One recommended item, with why it was chosen."""
+
+    item_code: str = Field(description="the recommended item's code, as in the training data")
+    description: str | None = Field(
+        description="its most frequent description in the training window; null when it had none"
+    )
     source: Literal["rule", "popularity"] = Field(
         description="rule: the best applicable rule recommends it; popularity: the fallback"
     )
@@ -30,9 +37,18 @@ class Recommendation(BaseModel):
 
 
 class RecommendResponse(BaseModel):
-    request_id: str
-    model_version: str
-    k: int
+    """The answer to ``POST /recommend``."""
+
+    request_id: str = Field(
+        description="the request's X-Request-ID header when it is 1-64 letters, digits, "
+        "dots, dashes or underscores, else a new random id; also sent back as X-Request-ID "
+        "and written in the request log"
+    )
+    model_version: str = Field(
+        description="the model that answered: its registry version, or local- and a prefix "
+        "of its content hash for a model served from a folder"
+    )
+    k: int = Field(description="the k asked for, or the default when the request had none")
     fallback: bool = Field(
         description="true when no rule applied: every item is a popularity fallback"
     )
@@ -47,7 +63,11 @@ class RecommendResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    error: str
+    """A refused request: one message. Some errors add fields: an invalid body (422)
+    ``errors``, each with its ``loc`` and ``message``; unknown items refused (422)
+    ``unknown_items``; a refused reload (409) the ``model_version`` still served."""
+
+    error: str = Field(description="what is wrong and, where it helps, how to fix it")
 
 
 def request_model(settings: Settings) -> type[BaseModel]:
@@ -55,6 +75,8 @@ def request_model(settings: Settings) -> type[BaseModel]:
     code = Annotated[str, Field(min_length=1, max_length=settings.max_item_code_length)]
 
     class RecommendRequest(BaseModel):
+        """A basket and how many items to recommend for it."""
+
         model_config = ConfigDict(
             strict=True,
             extra="forbid",
