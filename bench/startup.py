@@ -4,7 +4,7 @@ round, so a busy machine slows both sides alike. Also each stage module's import
 DVC's own floor: the no-op ``dvc repro`` of a project with one stage that copies a file,
 timed in the same rounds (what any pipeline pays before its own stages count).
 
-Targets (issue "The first hour"): no-op repro / dvc version <= 1.3; repro -f / dvc version
+Targets: no-op repro / dvc version <= 1.3; repro -f / dvc version
 <= 4. Run: ``python bench/startup.py [--rounds 5]``.
 """
 

@@ -40,7 +40,7 @@ FIGURES = {
     "request_log": ["reference/request-log.md"],
     "serve_load": ["how-to/serve.md"],
     "spark_cluster": ["how-to/spark-cluster.md"],
-    "startup": ["get-started.md"],
+    "startup": ["concepts/pipeline.md"],
     "sweep": ["how-to/engines-and-sweeps.md"],
 }
 
