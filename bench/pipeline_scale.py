@@ -2,7 +2,7 @@
 curve of one machine.
 
 Each run is a fresh copy of this repository (its own empty DVC cache) with the generator
-sized to the target number of line items, then one ``dvc repro`` of all five stages. Wall
+sized to the target number of line items, then one ``dvc repro`` of the whole pipeline. Wall
 time, CPU time (user + system, of DVC and every stage: what an idle machine would need) and
 peak memory (the largest process of the run) are measured from outside; each stage's own
 time comes from its log. Writes ``bench/results/pipeline_scale.{md,csv,png}``.

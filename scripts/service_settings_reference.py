@@ -2,9 +2,9 @@
 (service/src/panier_service/settings.py).
 
 Each setting's flag, environment variable, default and description are read from the
-model, so the page cannot drift from the code (tests/test_docs.py fails when the committed
-page differs from a fresh build). Usage: ``python scripts/service_settings_reference.py
-[--check]``.
+model, so the page cannot drift from the code (tests/integration/test_docs_site.py fails
+when the committed page differs from a fresh build). Usage:
+``python scripts/service_settings_reference.py [--check]``.
 """
 
 from __future__ import annotations
