@@ -96,16 +96,3 @@ def test_every_setting_has_a_description():
     from panier.core.config import Params
 
     assert _undescribed(Params) == []
-
-
-def test_the_params_reference_is_generated_from_the_schema():
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "scripts/params_reference.py", "--check"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
