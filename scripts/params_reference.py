@@ -1,7 +1,7 @@
 """Write docs/reference/params.md from the params schema (src/panier/core/config/).
 
 The schema is the one source of truth: each setting's key, default and description are
-read from it, so the reference cannot drift from the code (tests/integration/test_config.py
+read from it, so the reference cannot drift from the code (tests/integration/test_docs_site.py
 fails when the committed page differs from a fresh build). Usage:
 ``python scripts/params_reference.py [--check]``.
 """
