@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import given, settings
 from pandas.testing import assert_frame_equal
 
@@ -27,6 +31,7 @@ from panier.stages.train import engines
 from panier.stages.validate.validation import validate_line_items
 from support.dirty_exports import PROFILE, Export, exports
 from support.dirty_exports import read as read_export
+from support.repos import ROOT, tool_env
 from support.retail_export import retail_export_frame, wholesale_export_frame
 
 pytestmark = pytest.mark.slow  # a JVM start, and a dozen Spark jobs per comparison
@@ -293,3 +298,51 @@ def test_generated_dirty_exports(spark, tmp_path_factory, export: Export):
         assert got == expected
         return
     both(spark, lines, folder, validate, **extra)
+
+
+def _stage(workdir: Path, module: str, params: dict) -> subprocess.CompletedProcess:
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        cwd=workdir,
+        env=tool_env() | {"SPARK_LOCAL_IP": "127.0.0.1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+STAGE_OUTPUTS = [
+    "data/validated/clean.parquet",
+    "data/validated/rejected.parquet",
+    "data/validated/input_schema.json",
+    "metrics/validation.json",
+    "metrics/validation.md",
+]
+
+
+@pytest.mark.parametrize("source", ["generator", "retail-export"])
+def test_the_stage_on_spark_writes_the_pandas_engines_files_to_the_byte(spark, tmp_path, source):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["ingest"]["generator"].update(n_invoices=3000, n_customers=600)
+    if source == "retail-export":
+        export = tmp_path / "data/source/export.csv"
+        export.parent.mkdir(parents=True)
+        export.write_text(retail_export_frame(seed=2).to_csv(index=False, lineterminator="\n"))
+        params["ingest"].update(
+            source="file", path="data/source/export.csv", mapping={"preset": "retail_export"}
+        )
+    (tmp_path / "data").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "data/reference_schema.json", tmp_path / "data/reference_schema.json")
+    done = _stage(tmp_path, "panier.stages.ingest.stage", params)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outputs = {}
+    for engine in ("pandas", "spark"):
+        workdir = tmp_path.parent / f"{tmp_path.name}-{engine}"
+        shutil.copytree(tmp_path, workdir)
+        params["validate"]["engine"] = engine
+        done = _stage(workdir, "panier.stages.validate.stage", params)
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs[engine] = {name: (workdir / name).read_bytes() for name in STAGE_OUTPUTS}
+    for name in STAGE_OUTPUTS:
+        assert outputs["spark"][name] == outputs["pandas"][name], name
