@@ -30,6 +30,7 @@ from panier.stages.validate.validation import REASON_COLUMN, ValidationResult
 #: Rows per row group: pyarrow's default for ``pq.write_table``, so that the files match the
 #: pandas engine's.
 ROW_GROUP = 1024 * 1024
+PART_ROW_GROUP_BYTES = 16 * 2**20
 EXAMPLES = 5  # rejected rows per reason brought back for the messages and the report
 
 
@@ -53,7 +54,10 @@ def write_parquet(frame: DataFrame, path: Path, schema: pa.Schema) -> int:
     group at a time. Returns the rows written."""
     parts = path.with_name(f".{path.name}.parts")
     shutil.rmtree(parts, ignore_errors=True)
-    frame.write.mode("overwrite").parquet(str(parts))
+    # Small row groups in the part files: the copy below reads one at a time.
+    frame.write.mode("overwrite").option("parquet.block.size", PART_ROW_GROUP_BYTES).parquet(
+        str(parts)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     rows, pending = 0, []
     with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=True) as out:
