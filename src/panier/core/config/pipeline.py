@@ -52,6 +52,13 @@ class ValidateParams(Section):
     on_schema_change: Literal["warn", "fail"] = Field(
         "warn", description="when the input's columns differ from data/reference_schema.json"
     )
+    # How to validate, not what: both engines give identical clean and rejected rows.
+    engine: Literal["pandas", "spark"] = Field(
+        "pandas",
+        description="where rows are parsed and checked (identical results): pandas in the "
+        "stage's process, or spark on train.spark's master (Spark SQL on the executors; only "
+        "counts and examples reach the stage's process; needs 'panier[spark]' and Java 17+)",
+    )
 
     @field_validator("non_product_pattern")
     @classmethod

@@ -143,9 +143,19 @@ def day_first(text: pd.Series, parsing: ParsingParams) -> bool:
     day = pc.match_substring_regex(values, _DAY_ABOVE_12)
     month = pc.match_substring_regex(values, _MONTH_ABOVE_12)
     says_day, says_month = pc.any(day).as_py(), pc.any(month).as_py()
-    if says_day and says_month:
-        example_day = values[pc.index(day, True).as_py()].as_py()
-        example_month = values[pc.index(month, True).as_py()].as_py()
+    return decide_day_first(
+        values[pc.index(day, True).as_py()].as_py() if says_day else None,
+        values[pc.index(month, True).as_py()].as_py() if says_month else None,
+        parsing,
+    )
+
+
+def decide_day_first(
+    example_day: str | None, example_month: str | None, parsing: ParsingParams
+) -> bool:
+    """``day_first`` from the first value that can only be day first and the first that can
+    only be month first (None: no such value); shared with the spark engine."""
+    if example_day is not None and example_month is not None:
         raise DataError(
             f"the timestamp column holds dates that can only be day first ({example_day!r}) "
             f"and dates that can only be month first ({example_month!r}): no one reading fits "
@@ -154,17 +164,40 @@ def day_first(text: pd.Series, parsing: ParsingParams) -> bool:
             "unparseable_timestamp), or repair the export; ingest.parsing.dayfirst cannot "
             "decide this"
         )
-    if says_day or says_month:
+    says_day = example_day is not None
+    if says_day or example_month is not None:
         if says_day != parsing.dayfirst:
             log.warning(
                 "timestamps: values such as %r can only be %s first; read the whole "
                 "column so (ingest.parsing.dayfirst is %s)",
-                values[pc.index(day if says_day else month, True).as_py()].as_py(),
+                example_day if says_day else example_month,
                 "day" if says_day else "month",
                 str(parsing.dayfirst).lower(),
             )
-        return bool(says_day)
+        return says_day
     return parsing.dayfirst
+
+
+def sample_positions(n: int) -> np.ndarray:
+    """Positions of the (at most 1000, evenly spread) values among ``n`` present ones from
+    which a text column's timestamp reading is decided."""
+    return np.linspace(0, n - 1, min(n, 1000)).astype(np.int64)
+
+
+def mostly_iso(sample: pd.Series) -> bool:
+    """Whether half the sample or more reads as ISO 8601 (offsets allowed): then ISO for every
+    row."""
+    return pd.to_datetime(sample, format="ISO8601", errors="coerce", utc=True).notna().mean() >= 0.5
+
+
+def best_format(sample: pd.Series, dayfirst: bool) -> str | None:
+    """One format for the column: of those guessed from the sample's first 20 values, the one
+    that parses most of the sample (None: no guess)."""
+    candidates = {guess_datetime_format(v, dayfirst=dayfirst) for v in sample.iloc[:20]}
+    candidates.discard(None)
+    if not candidates:
+        return None
+    return max(sorted(candidates), key=lambda fmt: _strptime(sample, fmt).notna().sum())
 
 
 def _timestamps_from_text(text: pd.Series, parsing: ParsingParams) -> pd.Series:
@@ -179,20 +212,13 @@ def _timestamps_from_text(text: pd.Series, parsing: ParsingParams) -> pd.Series:
     present = text.dropna()
     if present.empty:
         return pd.Series(pd.NaT, index=text.index, dtype=_NAIVE)
-    sample = present.iloc[
-        np.linspace(0, len(present) - 1, min(len(present), 1000)).astype(np.int64)
-    ]
-    iso = pd.to_datetime(sample, format="ISO8601", errors="coerce", utc=True)
-    if iso.notna().mean() >= 0.5:  # ISO with offsets, or mostly ISO: ISO for every row
+    sample = present.iloc[sample_positions(len(present))]
+    if mostly_iso(sample):
         return _naive_utc(pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True))
-    dayfirst = day_first(text, parsing)
-    # One format for the column: of those guessed from a sample of values, the one that
-    # parses most of the sample. Values it does not fit are unparseable, not re-guessed.
-    candidates = {guess_datetime_format(v, dayfirst=dayfirst) for v in sample.iloc[:20]}
-    candidates.discard(None)
-    if not candidates:
+    # Values the chosen format does not fit are unparseable, not re-guessed.
+    best = best_format(sample, day_first(text, parsing))
+    if best is None:
         return pd.Series(pd.NaT, index=text.index, dtype=_NAIVE)
-    best = max(sorted(candidates), key=lambda fmt: _strptime(sample, fmt).notna().sum())
     return _strptime(text, best)
 
 

@@ -20,15 +20,24 @@ log = logging.getLogger("panier")
 def main() -> None:
     all_params = load_params()
     params, ingest = all_params.validate_, all_params.ingest
-    lines = io.read_parquet(paths.RAW_LINES)
-    result = validate_line_items(
-        lines,
-        params,
-        source=source_label(ingest),
-        parsing=ingest.parsing,
-        not_provided=not_provided(ingest),
-        source_columns=resolve_mapping(ingest),
-    )
+    if params.engine == "spark":
+        # Imported here: pyspark only when this engine runs. It writes the tables itself.
+        from panier.stages.validate.spark_stage import validate_on_spark
+
+        result, observed = validate_on_spark(
+            all_params, source_label(ingest), not_provided(ingest), resolve_mapping(ingest)
+        )
+    else:
+        lines = io.read_parquet(paths.RAW_LINES)
+        result = validate_line_items(
+            lines,
+            params,
+            source=source_label(ingest),
+            parsing=ingest.parsing,
+            not_provided=not_provided(ingest),
+            source_columns=resolve_mapping(ingest),
+        )
+        observed = input_schema.observe(lines)
     report = result.report
     log.info(
         "%s; %s clean; %s clean invoices (baskets), %s of them with 2+ items, %s with "
@@ -44,7 +53,6 @@ def main() -> None:
         if count:
             log.info("  rejected %s: %s", code, f"{count:,}")
 
-    observed = input_schema.observe(lines)
     changes = input_schema.compare(
         input_schema.read_reference(input_schema.REFERENCE), observed, str(input_schema.REFERENCE)
     )
@@ -53,8 +61,9 @@ def main() -> None:
         log.warning("input schema changed: %s", input_schema.describe(changes))
 
     # Written even when the stage fails, so that the rejected rows can be inspected.
-    io.write_parquet(result.clean, paths.CLEAN_LINES)
-    io.write_parquet(result.rejected, paths.REJECTED_LINES)
+    if params.engine == "pandas":
+        io.write_parquet(result.clean, paths.CLEAN_LINES)
+        io.write_parquet(result.rejected, paths.REJECTED_LINES)
     io.write_json(report, paths.VALIDATION_METRICS)
     io.write_json(observed, paths.INPUT_SCHEMA)
     io.write_text(render_markdown(result, params, changes), paths.VALIDATION_REPORT)

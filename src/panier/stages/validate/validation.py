@@ -153,36 +153,64 @@ def validate_line_items(
         rejected.insert(position, column, provenance.loc[~is_clean, column])
     rejected = rejected.reset_index(drop=True)
 
-    by_reason = {
-        code: int(n) for code, n in zip(REASONS, np.bincount(reason, minlength=NO_REASON + 1))
-    }
+    counts = np.bincount(reason, minlength=NO_REASON + 1)
     invoices = clean.drop_duplicates(S.INVOICE)
-    report = {
+    report = build_report(
+        source=source,
+        rows_in=len(frame),
+        reason_counts=[int(n) for n in counts[:NO_REASON]],
+        clean_counts={
+            "rows_clean": len(clean),
+            "invoices_clean": len(invoices),
+            "invoices_multi_item": int((sizes >= 2).sum()),
+            "invoices_too_large": len(too_large),
+            "invoices_over_100_items": len(big),
+            "clean_rows_in_invoices_over_100_items": int(clean[S.INVOICE].isin(big.index).sum())
+            if len(big)
+            else 0,
+            "invoices_without_customer": int(invoices[S.CUSTOMER].isna().sum()),
+            "items_clean": int(clean[S.ITEM].nunique()),
+            "clean_rows_without_customer": int(clean[S.CUSTOMER].isna().sum()),
+            "clean_rows_without_description": int(clean[S.DESCRIPTION].isna().sum()),
+        },
+        time_span=(
+            clean[S.TIMESTAMP].min() if len(clean) else None,
+            clean[S.TIMESTAMP].max() if len(clean) else None,
+        ),
+        not_provided=not_provided,
+        source_columns=source_columns,
+        unexpected=unexpected,
+    )
+    return ValidationResult(clean, rejected, report)
+
+
+def build_report(
+    *,
+    source: str,
+    rows_in: int,
+    reason_counts: Sequence[int],
+    clean_counts: dict[str, int],
+    time_span: tuple,
+    not_provided: Sequence[str],
+    source_columns: dict[str, str | None] | None,
+    unexpected: list[str],
+) -> dict:
+    """The validation report from counts: ``reason_counts`` rows per reason in ``REASONS``
+    order, ``clean_counts`` the clean table's figures, ``time_span`` its first and last
+    timestamp. Shared by the engines, so that both report the same keys the same way."""
+    rejected = int(sum(reason_counts))
+    return {
         "source": source,
-        "rows_in": len(frame),
-        "rows_clean": len(clean),
-        "rows_rejected": int((~is_clean).sum()),
-        "rejected_by_reason": by_reason,
-        "rejected_share": float((~is_clean).mean()) if len(frame) else 0.0,
-        "invoices_clean": len(invoices),
-        "invoices_multi_item": int((sizes >= 2).sum()),
-        "invoices_too_large": len(too_large),
-        "invoices_over_100_items": len(big),
-        "clean_rows_in_invoices_over_100_items": int(clean[S.INVOICE].isin(big.index).sum())
-        if len(big)
-        else 0,
-        "invoices_without_customer": int(invoices[S.CUSTOMER].isna().sum()),
-        "items_clean": int(clean[S.ITEM].nunique()),
-        "clean_rows_without_customer": int(clean[S.CUSTOMER].isna().sum()),
-        "clean_rows_without_description": int(clean[S.DESCRIPTION].isna().sum()),
+        "rows_in": rows_in,
+        "rows_clean": clean_counts["rows_clean"],
+        "rows_rejected": rejected,
+        "rejected_by_reason": dict(zip(REASONS, reason_counts, strict=True)),
+        "rejected_share": rejected / rows_in if rows_in else 0.0,
+        **{k: v for k, v in clean_counts.items() if k != "rows_clean"},
         "columns_not_provided": list(not_provided),
         "source_columns": {
             c: s for c, s in (source_columns or {}).items() if s is not None and s != c
         },
         "unexpected_columns": unexpected,
-        "time_span": {
-            "first": clean[S.TIMESTAMP].min() if len(clean) else None,
-            "last": clean[S.TIMESTAMP].max() if len(clean) else None,
-        },
+        "time_span": {"first": time_span[0], "last": time_span[1]},
     }
-    return ValidationResult(clean, rejected, report)
