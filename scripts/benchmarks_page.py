@@ -42,6 +42,7 @@ FIGURES = {
     "spark_cluster": ["how-to/spark-cluster.md"],
     "startup": ["concepts/pipeline.md"],
     "sweep": ["how-to/engines-and-sweeps.md"],
+    "validate_spark": ["concepts/scale-out.md"],
 }
 
 INTRO = """# Benchmarks

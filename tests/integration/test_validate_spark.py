@@ -67,7 +67,8 @@ def both(spark, lines: pd.DataFrame, folder: Path, params=None, **kwargs):
     return the pandas one."""
     path = folder / "lines.parquet"
     io.write_parquet(lines, path)
-    from panier.stages.validate.spark_engine import read_line_items, validate_line_items_spark
+    from panier.stages.validate.spark_engine import validate_line_items_spark
+    from panier.stages.validate.spark_stage import read_line_items
 
     params = params or ValidateParams()
     kwargs.setdefault("today", TODAY)
@@ -258,7 +259,8 @@ def errors(spark, lines: pd.DataFrame, folder: Path, params, **kwargs) -> tuple[
     """The ``DataError`` message of each engine (pandas, spark) on ``lines``."""
     path = folder / "lines.parquet"
     io.write_parquet(lines, path)
-    from panier.stages.validate.spark_engine import read_line_items, validate_line_items_spark
+    from panier.stages.validate.spark_engine import validate_line_items_spark
+    from panier.stages.validate.spark_stage import read_line_items
 
     kwargs.setdefault("today", TODAY)
     with pytest.raises(DataError) as pandas_error:

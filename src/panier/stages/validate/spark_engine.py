@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import pandas as pd
-import pyarrow.types as pa_types
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -386,24 +385,3 @@ def _original_text(rows: DataFrame, name: str) -> Column:
             pattern += ".SSSSSS" if got["us"] else ".SSS"
         return F.date_format(c, pattern)
     return c.cast("string")
-
-
-def read_line_items(spark, path) -> DataFrame:
-    """The line items of a Parquet file as a Spark DataFrame, in file order. Spark cannot read
-    nanosecond timestamps (pandas' unit): those are read as numbers and turned into
-    microsecond ``timestamp_ntz`` (sub-microsecond digits dropped, as Spark holds none)."""
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(path)
-    nanos = [
-        f.name
-        for f in schema
-        if pa_types.is_timestamp(f.type) and f.type.unit == "ns" and f.type.tz is None
-    ]
-    if nanos:
-        spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
-    frame = spark.read.parquet(str(path))
-    for name in nanos:
-        micros = SP.floor_div(F.col(name), 1000)
-        frame = frame.withColumn(name, SP.timestamp_from_micros(micros))
-    return frame

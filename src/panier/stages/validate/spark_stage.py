@@ -24,7 +24,7 @@ from panier.core.errors import ConfigError, DataError
 from panier.core.spark import java_available, spark_session, stop_spark
 from panier.stages.validate import input_schema
 from panier.stages.validate import spark_parsing as SP
-from panier.stages.validate.spark_engine import ORDER, read_line_items, validate_line_items_spark
+from panier.stages.validate.spark_engine import ORDER, validate_line_items_spark
 from panier.stages.validate.validation import REASON_COLUMN, ValidationResult
 
 #: Rows per row group: pyarrow's default for ``pq.write_table``, so that the files match the
@@ -189,3 +189,22 @@ def validate_on_spark(
         stop_spark()
     empty = pd.DataFrame(columns=got.clean.columns)
     return ValidationResult(empty, sample, got.report), observed
+
+
+def read_line_items(spark, path) -> DataFrame:
+    """The line items of a Parquet file as a Spark DataFrame, in file order. Spark cannot read
+    nanosecond timestamps (pandas' unit): those are read as numbers and turned into
+    microsecond ``timestamp_ntz`` (sub-microsecond digits dropped, as Spark holds none)."""
+    schema = pq.read_schema(path)
+    nanos = [
+        f.name
+        for f in schema
+        if pa.types.is_timestamp(f.type) and f.type.unit == "ns" and f.type.tz is None
+    ]
+    if nanos:
+        spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    frame = spark.read.parquet(str(path))
+    for name in nanos:
+        micros = SP.floor_div(F.col(name), 1000)
+        frame = frame.withColumn(name, SP.timestamp_from_micros(micros))
+    return frame
