@@ -7,6 +7,7 @@ is byte-identical for equal inputs. Works on reports with and without the newer 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from panier.stages.drift_check.dashboard_charts import MAX_BINS, MAX_RULE_POINTS
 from panier.stages.drift_check.dashboard_findings import GROUPS, findings, group_of
 from panier.stages.drift_check.plots import plot_tables
 from panier.stages.drift_check.reference import prepare_reference
-from panier.stages.drift_check.result import DriftResult
+from panier.stages.drift_check.result import DriftResult, Finding
 from panier.stages.drift_check.summary import summarize_lines
 from panier.stages.drift_check.window import split_rejected
 from panier.stages.ingest.generate import generate_line_items
@@ -205,16 +206,37 @@ def test_every_group_is_shown_even_when_one_kind_has_hundreds_of_findings(checke
     assert "more in metrics/drift.json" in html
 
 
+def _kind(kind: str, feature: str) -> Finding:
+    return Finding.from_dict({"kind": kind, "feature": feature})
+
+
 def test_without_the_newer_fields_groups_and_labels_are_derived(checked):
     report = _legacy(checked["drifted"].report)
     assert "findings" not in report and all("group" not in t for t in report["tests"])
-    derived = {(f["kind"], f["feature"]): f["group"] for f in findings(report)}
+    older = DriftResult.from_dict(report)  # the one place an older report's dict is upgraded
+    assert all(f.group == f.label == "" for f in older.findings) and older.groups == {}
+    derived = {(f.kind, f.feature): f.group for f in findings(older)}
     assert derived[("numeric", "unit_price")] == "price"
     assert derived[("numeric", "basket_size")] == "basket_shape"
-    assert group_of({"kind": "rule_confidence", "feature": "{1} -> 2"}) == "rules"
-    assert group_of({"kind": "top_k_metric", "feature": "hit_rate@5"}) == "model_quality"
-    assert group_of({"kind": "missing_rate", "feature": "description"}) == "data_quality"
-    assert findings(report)[0]["label"].startswith(report["top_drifted_plain"][0][:4])
+    assert group_of(_kind("rule_confidence", "{1} -> 2")) == "rules"
+    assert group_of(_kind("top_k_metric", "hit_rate@5")) == "model_quality"
+    assert group_of(_kind("missing_rate", "description")) == "data_quality"
+    assert findings(older)[0].label.startswith(report["top_drifted_plain"][0][:4])
+
+
+def test_an_older_report_and_its_result_give_the_same_page_as_drift_check_wrote(checked):
+    """An older report's dict renders as the result it becomes; a current report's dict (as
+    written to metrics/drift.json and as ``to_dict``) as drift-check's own result."""
+    case = checked["drifted"]
+    older = _legacy(case.report)
+    assert render_dashboard(older, case.tables, case.descriptions) == render_dashboard(
+        DriftResult.from_dict(older), case.tables, case.descriptions
+    )
+    assert render_dashboard(case.report.to_dict(), case.tables, case.descriptions) == case.html()
+    text = case.report.to_json()
+    assert render_dashboard(json.loads(text), case.tables, case.descriptions) == (
+        render_dashboard(DriftResult.from_json(text), case.tables, case.descriptions)
+    )
 
 
 def test_the_newer_fields_are_used_when_present(checked):

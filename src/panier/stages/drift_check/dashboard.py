@@ -2,7 +2,8 @@
 stage's outputs (``metrics/drift.html``), offline, with nothing to install.
 
 In: the drift-check result (a ``DriftResult``, or the dict of a ``metrics/drift.json``, older
-ones included), the plot tables of
+ones included, which ``render_dashboard`` turns into a ``DriftResult`` first and every other
+function here reads typed), the plot tables of
 ``plots.plot_tables`` and, optionally, item descriptions (code -> description). Out:
 HTML text. The page holds the verdict, the findings by group (catalogue, price, basket shape,
 rules, model quality, data quality: one kind cannot crowd out the others), reference-vs-current
@@ -14,11 +15,12 @@ The charts are inline SVG drawn here; the page has no script and its Content-Sec
 forbids every fetch, so it cannot depend on the network. Everything is a pure function of its
 inputs with fixed number formats and orderings: equal inputs give byte-identical pages.
 
-The report may carry, per test, ``group`` and ``label`` (a sentence naming products by
-description) and, at the top level, ``findings`` (ranked drifted findings) and ``groups``
-(``{group: {"tests": n, "drifted": m}}``). When they are absent (older reports) the group is
-derived from the test's kind and feature, and the label from the Markdown report's plain lines
-or the test's numbers.
+The result carries, per test and finding, ``group`` and ``label`` (a sentence naming products
+by description) and, at the top level, ``findings`` (ranked drifted findings) and ``groups``
+(``{group: {"tests": n, "drifted": m}}``). Older reports have none of these:
+``DriftResult.from_dict`` lists their drifted tests as findings and leaves the groups empty,
+and here the group is derived from the kind and feature, the label from the Markdown
+report's plain lines or the finding's numbers, and the groups counted from the tests.
 """
 
 from __future__ import annotations
@@ -90,44 +92,44 @@ def _p(value) -> str:
     return "<1e-4" if value < 1e-4 else f"{value:.2g}"
 
 
-def _header(report: Mapping) -> str:
-    windows = report["windows"]
+def _header(result: DriftResult) -> str:
+    windows = result.windows
     ref, cur = windows["reference"], windows["current"]
     source = {
         "window": "the latest period of validated data",
         "requests": f"request logs {cur.get('path') or ''}".strip(),
         "lines": f"line items {cur.get('path') or ''}".strip(),
     }.get(cur.get("source"), str(cur.get("source")))
-    drift = bool(report["drift_detected"])
+    drift = bool(result.drift_detected)
 
-    def flag(name: str, key: str) -> str:
-        return f"<span>{name}: <b>{'yes' if report[key] else 'no'}</b></span>"
+    def flag(name: str, value: bool) -> str:
+        return f"<span>{name}: <b>{'yes' if value else 'no'}</b></span>"
 
     return (
         f'<header id="verdict" class="verdict{" drift" if drift else ""}" '
         f'data-drift="{str(drift).lower()}" '
-        f'data-retrain="{str(bool(report["retrain_recommended"])).lower()}">'
-        f"<h1>Drift check: {escape(verdict(report))}</h1>"
-        f'<p class="flags">{flag("data drift", "data_drift")}'
-        f"{flag('concept drift', 'concept_drift')}"
-        f"{flag('retrain recommended', 'retrain_recommended')}</p>"
+        f'data-retrain="{str(bool(result.retrain_recommended)).lower()}">'
+        f"<h1>Drift check: {escape(verdict(result))}</h1>"
+        f'<p class="flags">{flag("data drift", result.data_drift)}'
+        f"{flag('concept drift', result.concept_drift)}"
+        f"{flag('retrain recommended', result.retrain_recommended)}</p>"
         f"<p>Current window: {escape(source)}, {_day(cur.get('first'))} to "
         f"{_day(cur.get('last'))} ({cur.get('baskets', 0):,} baskets); reference: the "
         f"training window, {_day(ref.get('first'))} to {_day(ref.get('last'))} "
-        f"({ref.get('baskets', 0):,} baskets). {report['tests_run']:,} tests, "
-        f"{report['tests_drifted']:,} drifted (false-discovery rate "
-        f"{report['decision']['fdr']:g}, each effect past its floor).</p></header>"
+        f"({ref.get('baskets', 0):,} baskets). {result.tests_run:,} tests, "
+        f"{result.tests_drifted:,} drifted (false-discovery rate "
+        f"{result.decision['fdr']:g}, each effect past its floor).</p></header>"
     )
 
 
-def _group_sections(report: Mapping, descriptions: Mapping[str, str]) -> str:
-    found = findings(report, descriptions)
-    counts = group_counts(report)
+def _group_sections(result: DriftResult, descriptions: Mapping[str, str]) -> str:
+    found = findings(result, descriptions)
+    counts = group_counts(result)
     names = [*GROUPS, *sorted(set(counts) - set(GROUPS))]
     out = ['<div class="groups">']
     for group in names:
         count = counts.get(group, {"tests": 0, "drifted": 0})
-        mine = [f for f in found if f["group"] == group]
+        mine = [f for f in found if f.group == group]
         drifted = max(count["drifted"], len(mine))
         out.append(
             f'<section class="group{" has-drift" if drifted else ""}" '
@@ -137,10 +139,10 @@ def _group_sections(report: Mapping, descriptions: Mapping[str, str]) -> str:
         if mine:
             out.append("<ol>")
             for f in mine[:FINDINGS_PER_GROUP]:
-                effect = "" if f["effect"] is None else f"effect {f['effect']:.3f}, "
+                effect = "" if f.effect is None else f"effect {f.effect:.3f}, "
                 out.append(
-                    f"<li>{escape(f['label'])} <small>({effect}adjusted p "
-                    f"{_p(f['p_adjusted'])})</small></li>"
+                    f"<li>{escape(f.label)} <small>({effect}adjusted p "
+                    f"{_p(f.p_adjusted)})</small></li>"
                 )
             out.append("</ol>")
             if len(mine) > FINDINGS_PER_GROUP:
@@ -157,15 +159,15 @@ def _group_sections(report: Mapping, descriptions: Mapping[str, str]) -> str:
     return "".join(out)
 
 
-def _reasons(report: Mapping) -> str:
+def _reasons(result: DriftResult) -> str:
     out = []
-    for key, title in (
-        ("retrain_reasons", "Why retrain"),
-        ("investigate", "To investigate (retraining would not change this)"),
+    for reasons, title in (
+        (result.retrain_reasons, "Why retrain"),
+        (result.investigate, "To investigate (retraining would not change this)"),
     ):
-        if report.get(key):
+        if reasons:
             out.append(f"<h2>{title}</h2><ul>")
-            out += [f"<li>{escape(r)}</li>" for r in report[key][:10]]
+            out += [f"<li>{escape(r)}</li>" for r in reasons[:10]]
             out.append("</ul>")
     return "".join(out)
 
@@ -196,8 +198,8 @@ def _changes_table(
     )
 
 
-def _model_table(report: Mapping) -> str:
-    top_k = report.get("top_k") or {}
+def _model_table(result: DriftResult) -> str:
+    top_k = result.top_k or {}
     metrics = top_k.get("metrics") or {}
     if not metrics:
         return ""
@@ -233,11 +235,11 @@ def render_dashboard(
 ) -> str:
     """The dashboard page for a drift-check ``report`` and its plot ``tables``;
     ``descriptions`` maps item codes to product descriptions (codes alone when absent).
-    The page reads the report in its JSON form, which older reports share."""
-    if isinstance(report, DriftResult):
-        report = report.to_dict()
+    A report's dict (a ``metrics/drift.json``, older ones included) becomes a
+    ``DriftResult`` here, by ``DriftResult.from_dict``, and is read typed from then on."""
+    result = report if isinstance(report, DriftResult) else DriftResult.from_dict(report)
     descriptions = {str(k): str(v) for k, v in (descriptions or {}).items()}
-    items, rules = report.get("items", {}), report.get("rules", {})
+    items, rules = result.items, result.rules
     item_tables = "".join(
         [
             _changes_table(
@@ -265,7 +267,7 @@ def render_dashboard(
             ("more_frequent", "Applies more often (support)", True),
         )
     )
-    features = feature_charts(report, tables)
+    features = feature_charts(result, tables)
     missing = [NUMERIC_CHARTS[s][0] for s in NUMERIC_CHARTS if not has_current(tables.get(s))]
     not_drawn = (
         "<p class='muted'>Not in the current window, so not drawn: "
@@ -274,8 +276,7 @@ def render_dashboard(
         else ""
     )
     untested = "".join(
-        f"<li><code>{escape(s['test'])}</code>: {escape(s['reason'])}</li>"
-        for s in report.get("skipped", [])
+        f"<li><code>{escape(s['test'])}</code>: {escape(s['reason'])}</li>" for s in result.skipped
     )
     untested_counts = []
     if items.get("untested"):
@@ -283,11 +284,11 @@ def render_dashboard(
     if rules.get("untested"):
         untested_counts.append(f"{rules['untested']:,} rules too rare to test")
     body = [
-        _header(report),
+        _header(result),
         "<main>",
         "<h2>Findings by group</h2>",
-        _group_sections(report, descriptions),
-        _reasons(report),
+        _group_sections(result, descriptions),
+        _reasons(result),
         "<h2>Reference against current: top features</h2>",
         f'<div class="figures">{"".join(features)}</div>{not_drawn}',
         "<h2>Items</h2>",
@@ -297,7 +298,7 @@ def render_dashboard(
         f'<div class="figures">{"".join(rules_chart(tables, descriptions))}</div>',
         rule_tables
         or "<p class='muted'>No rule's confidence or support changed significantly.</p>",
-        _model_table(report),
+        _model_table(result),
         "<h2>Not tested</h2>" if untested or untested_counts else "",
         f"<ul>{untested}</ul>" if untested else "",
         f"<p class='muted'>{escape('; '.join(untested_counts))}.</p>" if untested_counts else "",
@@ -305,7 +306,7 @@ def render_dashboard(
         "and metrics/drift.md; docs/how-to/drift-dashboard.md says how to read it.</p>",
         "</main>",
     ]
-    title = f"Drift check: {verdict(report)}"
+    title = f"Drift check: {verdict(result)}"
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '

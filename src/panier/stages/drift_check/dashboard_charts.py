@@ -19,6 +19,7 @@ from panier.stages.drift_check.dashboard_svg import (
     paired_bars_svg,
     scatter_svg,
 )
+from panier.stages.drift_check.result import DriftResult, DriftTest
 
 NUMERIC_CHARTS = {
     "unit_price": ("Unit price", "share of rows"),
@@ -61,16 +62,20 @@ def has_current(table: pd.DataFrame | None) -> bool:
     return table is not None and not table.empty and not table["current"].isna().all()
 
 
-def _chart_order(report: Mapping, tables: Mapping[str, pd.DataFrame]) -> list[str]:
+def _tests_by_name(result: DriftResult) -> dict[tuple[str, str], DriftTest]:
+    return {(t.kind, t.feature): t for t in result.tests}
+
+
+def _chart_order(result: DriftResult, tables: Mapping[str, pd.DataFrame]) -> list[str]:
     """The numeric and country charts to draw, drifted features first, then by effect over
     floor (the top features first)."""
-    tests = {(t["kind"], t["feature"]): t for t in report["tests"]}
+    tests = _tests_by_name(result)
     scored = []
     for stem in (*NUMERIC_CHARTS, "country"):
         if not has_current(tables.get(stem)):
             continue
         test = tests.get(("categorical", S.COUNTRY) if stem == "country" else ("numeric", stem))
-        drifted, ratio = (bool(test["drifted"]), effect_ratio(test)) if test else (False, 0.0)
+        drifted, ratio = (bool(test.drifted), effect_ratio(test)) if test else (False, 0.0)
         scored.append((not drifted, -ratio, stem))
     return [stem for *_, stem in sorted(scored)]
 
@@ -88,11 +93,11 @@ _LEGEND = (
 )
 
 
-def feature_charts(report: Mapping, tables: Mapping[str, pd.DataFrame]) -> list[str]:
+def feature_charts(result: DriftResult, tables: Mapping[str, pd.DataFrame]) -> list[str]:
     """One figure per numeric feature and for countries, when the current window has it."""
-    tests = {(t["kind"], t["feature"]): t for t in report["tests"]}
+    tests = _tests_by_name(result)
     out = []
-    for stem in _chart_order(report, tables):
+    for stem in _chart_order(result, tables):
         table = tables[stem]
         if stem == "country":
             top = table.head(TOP_CATEGORIES)
@@ -112,10 +117,10 @@ def feature_charts(report: Mapping, tables: Mapping[str, pd.DataFrame]) -> list[
         if test:
             state = (
                 "<span class='tag drift'>drifted</span>"
-                if test["drifted"]
+                if test.drifted
                 else "<span class='tag'>no drift</span>"
             )
-            state += f" effect {test.get('effect') or 0.0:.3f} (floor {test.get('floor') or 0:g})"
+            state += f" effect {test.effect or 0.0:.3f} (floor {test.floor or 0:g})"
         out.append(
             _figure(
                 stem, title, f"{state}<br>{_LEGEND}", paired_bars_svg(title, labels, ref, cur, unit)
@@ -184,14 +189,14 @@ def rules_chart(tables: Mapping[str, pd.DataFrame], descriptions: Mapping[str, s
 
 
 def charts(
-    report: Mapping,
+    result: DriftResult,
     tables: Mapping[str, pd.DataFrame],
     descriptions: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Every chart of the page, in order (the count a reader, or a test, should see)."""
     descriptions = descriptions or {}
     return [
-        *feature_charts(report, tables),
+        *feature_charts(result, tables),
         *items_chart(tables, descriptions),
         *rules_chart(tables, descriptions),
     ]

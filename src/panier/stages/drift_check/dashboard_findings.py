@@ -1,14 +1,17 @@
-"""The dashboard's findings: each drifted test's group and label, products and rules named
-by description, tests counted by group, and the verdict. Works on reports with and without
-the newer ``group``, ``label``, ``findings`` and ``groups`` fields (see ``dashboard``)."""
+"""The dashboard's findings: each drifted finding's group and label, products and rules named
+by description, tests counted by group, and the verdict. Works on the typed result; a report
+from before tests had a ``group`` and ``label`` and the report listed ``findings`` and
+``groups`` is filled in by ``DriftResult.from_dict`` (see ``dashboard``)."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 from panier.core import schema as S
+from panier.stages.drift_check.result import DriftResult, DriftTest, Finding
 
 GROUPS = {
     "catalogue": "Catalogue: items, new and discontinued products",
@@ -27,12 +30,12 @@ _NUMERIC_GROUP = {
 _CODE = re.compile(r"[^{},\s>-][^{},\s]*")
 
 
-def group_of(test: Mapping) -> str:
-    """The test's group: its own ``group`` field, else derived from kind and feature."""
-    given = test.get("group")
-    if given:
-        return str(given)
-    kind, feature = test["kind"], test["feature"]
+def group_of(test: DriftTest | Finding) -> str:
+    """The test's (or finding's) group: its own ``group``, else derived from kind and
+    feature (older reports have none)."""
+    if test.group:
+        return str(test.group)
+    kind, feature = test.kind, test.feature
     if kind.startswith("rule"):
         return "rules"
     if kind in ("no_recommendation_share", "top_k_metric"):
@@ -46,8 +49,8 @@ def group_of(test: Mapping) -> str:
     return "data_quality"
 
 
-def effect_ratio(test: Mapping) -> float:
-    effect, floor = test.get("effect") or 0.0, test.get("floor") or 0.0
+def effect_ratio(test: DriftTest | Finding) -> float:
+    effect, floor = test.effect or 0.0, test.floor or 0.0
     return effect / floor if floor else effect
 
 
@@ -57,27 +60,27 @@ def format_number(value, share: bool) -> str:
     return f"{value:.1%}" if share else f"{value:.3g}"
 
 
-def _fallback_label(test: Mapping, plain: Mapping[str, str]) -> str:
-    name = f"{test['kind']}: {test['feature']}"
+def _fallback_label(finding: Finding, plain: Mapping[str, str]) -> str:
+    name = f"{finding.kind}: {finding.feature}"
     if name in plain:
         return plain[name]
-    share = test["kind"] in (
+    share = finding.kind in (
         "item_share",
         "rule_support",
         "missing_rate",
         "no_recommendation_share",
     )
-    what = f"{test['kind'].replace('_', ' ')} {test['feature']}"
-    if test.get("reference") is None and test.get("current") is None:
+    what = f"{finding.kind.replace('_', ' ')} {finding.feature}"
+    if finding.reference is None and finding.current is None:
         return f"{what} changed"
-    before = format_number(test.get("reference"), share)
-    after = format_number(test.get("current"), share)
+    before = format_number(finding.reference, share)
+    after = format_number(finding.current, share)
     return f"{what}: {before} -> {after}"
 
 
-def _named(label: str, test: Mapping, descriptions: Mapping[str, str]) -> str:
+def _named(label: str, finding: Finding, descriptions: Mapping[str, str]) -> str:
     """A label derived from codes, with the item or rule named by description."""
-    kind, feature = test["kind"], str(test["feature"])
+    kind, feature = finding.kind, str(finding.feature)
     if not descriptions:
         return label
     if kind == "item_share":
@@ -87,72 +90,39 @@ def _named(label: str, test: Mapping, descriptions: Mapping[str, str]) -> str:
     return label
 
 
-def findings(report: Mapping, descriptions: Mapping[str, str] | None = None) -> list[dict]:
-    """The drifted findings, most important first: the report's own ``findings`` when it has
-    them, else its drifted tests (the report's top-ten order first, then by effect over
-    floor). Each: group, kind, feature, label, effect, p_adjusted. Labels the report does not
-    give are built from its plain lines or numbers, items named by ``descriptions``."""
+def findings(result: DriftResult, descriptions: Mapping[str, str] | None = None) -> list[Finding]:
+    """The result's findings, most important first, each with its group and label: those
+    it lacks (older reports) derived from its kind and feature, and from the Markdown
+    report's plain lines or its numbers, items named by ``descriptions``."""
     descriptions = descriptions or {}
-    plain = dict(zip(report.get("top_drifted", []), report.get("top_drifted_plain", [])))
-    if report.get("findings") is not None:
-        out = []
-        for f in report["findings"]:
-            entry = {
-                "kind": f.get("kind", ""),
-                "feature": f.get("feature", ""),
-                "effect": f.get("effect"),
-                "p_adjusted": f.get("p_adjusted"),
-            }
-            entry["group"] = group_of({**entry, "group": f.get("group")})
-            entry["label"] = (
-                f.get("label")
-                or plain.get(f"{entry['kind']}: {entry['feature']}")
-                or f"{entry['kind']} {entry['feature']}"
-            )
-            out.append(entry)
-        return out
-    rank = {name: i for i, name in enumerate(report.get("top_drifted", []))}
-    drifted = [t for t in report["tests"] if t["drifted"]]
-    drifted.sort(
-        key=lambda t: (
-            rank.get(f"{t['kind']}: {t['feature']}", len(rank)),
-            -effect_ratio(t),
-            t["kind"],
-            t["feature"],
-        )
-    )
+    plain = dict(zip(result.top_drifted, result.top_drifted_plain))
     return [
-        {
-            "group": group_of(t),
-            "kind": t["kind"],
-            "feature": t["feature"],
-            "label": t.get("label") or _named(_fallback_label(t, plain), t, descriptions),
-            "effect": t.get("effect"),
-            "p_adjusted": t.get("p_adjusted"),
-        }
-        for t in drifted
+        replace(
+            f,
+            group=group_of(f),
+            label=f.label or _named(_fallback_label(f, plain), f, descriptions),
+        )
+        for f in result.findings
     ]
 
 
-def group_counts(report: Mapping) -> dict[str, dict[str, int]]:
-    """Tests run and drifted by group: the report's ``groups`` when present, else counted."""
-    if report.get("groups"):
-        return {
-            g: {"tests": int(v.get("tests", 0)), "drifted": int(v.get("drifted", 0))}
-            for g, v in report["groups"].items()
-        }
+def group_counts(result: DriftResult) -> dict[str, dict[str, int]]:
+    """Tests run and drifted by group: the result's ``groups`` when it has them, else
+    counted (older reports)."""
+    if result.groups:
+        return result.groups
     counts: dict[str, dict[str, int]] = {}
-    for test in report["tests"]:
+    for test in result.tests:
         entry = counts.setdefault(group_of(test), {"tests": 0, "drifted": 0})
         entry["tests"] += 1
-        entry["drifted"] += int(bool(test["drifted"]))
+        entry["drifted"] += int(bool(test.drifted))
     return counts
 
 
-def verdict(report: Mapping) -> str:
-    if not report["drift_detected"]:
+def verdict(result: DriftResult) -> str:
+    if not result.drift_detected:
         return "no drift"
-    if report["retrain_recommended"]:
+    if result.retrain_recommended:
         return "drift found, retraining recommended"
     return "drift found, retraining would not help"
 

@@ -5,12 +5,20 @@ drifted finding as the report lists it (``Finding``), and the whole check (``Dri
 decimals, NaN as null, as ``core.io`` writes JSON); ``DriftResult.from_json`` reads it back,
 so ``from_json(text).to_json() == text``. The sections nobody reads field by field in Python
 (windows, items, rules, top-k, decision) stay plain dicts, exactly as written.
+
+``DriftResult.from_dict`` is the one place a report's dict becomes a result, older reports
+included: those from before tests had a group and label and the report listed ``findings``
+and ``groups`` (drift-check since d0e5ff9 wrote the windows and decision every reader
+needs). What such a report lacks is filled there (see ``from_dict``), so that readers such
+as the dashboard work on the typed result alone.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+import math
+from collections.abc import Mapping
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from typing import Any
 
 from panier.core import io
@@ -46,6 +54,11 @@ class DriftTest:
     def name(self) -> str:
         return f"{self.kind}: {self.feature}"
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DriftTest:
+        """A test from its dict form; what an older report lacks is filled (``_filled``)."""
+        return cls(**_filled(cls, data))
+
 
 @dataclass
 class Finding:
@@ -72,11 +85,30 @@ class Finding:
         return {**out, **self.detail}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Finding:
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """A finding from its dict form: the named fields (what it lacks filled, as in
+        ``_filled``), every other key into ``detail``."""
         named = {f.name for f in fields(cls)} - {"detail"}
+        values = _filled(cls, {k: v for k, v in data.items() if k in named})
+        values["detail"] = {k: v for k, v in data.items() if k not in named}
+        return cls(**values)
+
+    @classmethod
+    def of_test(cls, test: DriftTest) -> Finding:
+        """The finding of a drifted test of a report from before findings were listed."""
         return cls(
-            **{k: v for k, v in data.items() if k in named},
-            detail={k: v for k, v in data.items() if k not in named},
+            group=test.group,
+            kind=test.kind,
+            feature=test.feature,
+            subject=test.subject,
+            label=test.label,
+            effect=test.effect,
+            p_adjusted=test.p_adjusted,
+            floor=test.floor,
+            reference=test.reference,
+            current=test.current,
+            direction=test.direction,
+            n_current=test.n_current,
         )
 
 
@@ -118,16 +150,105 @@ class DriftResult:
         return io.json_text(self.to_dict())
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DriftResult:
+    def from_dict(cls, data: Mapping[str, Any]) -> DriftResult:
+        """A result from its dict form (``to_dict``, or a ``metrics/drift.json`` read as JSON),
+        this version's or an older one's. What an older report lacks is filled:
+
+        - ``findings``: its drifted tests, the report's ``top_drifted`` order first, then by
+          effect over floor, kind and feature (``Finding.of_test``, with the tests' group
+          and label, which older tests lack);
+        - ``groups``, ``tests_by_kind``, ``items``, ``rules``, ``top_k``: empty (readers
+          count groups from the tests when ``groups`` is empty); the lists: empty; each
+          group's ``tests`` and ``drifted`` counts as ints, a missing one 0;
+        - in each test and finding: as in ``_filled`` (an empty ``group`` or ``label``: the
+          reader derives one).
+
+        Values are kept as given (a null stays ``None``); keys the result does not have are
+        left out. Without the flags, counts, windows, decision or tests a dict is no report:
+        ``ValueError``."""
+        lacking = [k for k in _REQUIRED if k not in data]
+        if lacking:
+            raise ValueError(f"not a drift-check report: it has no {', '.join(lacking)}")
+        tests = [DriftTest.from_dict(t) for t in data["tests"]]
+        given = data.get("findings")
+        top = data.get("top_drifted") or []
+        groups = data.get("groups") or {}
         return cls(
-            **{
-                **data,
-                "findings": [Finding.from_dict(f) for f in data["findings"]],
-                "tests": [DriftTest(**t) for t in data["tests"]],
-            }
+            **{k: data[k] for k in _REQUIRED if k != "tests"},
+            **{k: data.get(k) or empty() for k, empty in _OPTIONAL.items()},
+            top_drifted=top,
+            findings=(
+                [Finding.from_dict(f) for f in given]
+                if given is not None
+                else [Finding.of_test(t) for t in _ranked(tests, top)]
+            ),
+            groups={
+                g: {"tests": int(v.get("tests", 0)), "drifted": int(v.get("drifted", 0))}
+                for g, v in groups.items()
+            },
+            tests=tests,
         )
 
     @classmethod
     def from_json(cls, text: str) -> DriftResult:
-        """A result read back from the text of ``metrics/drift.json``."""
+        """A result read back from the text of ``metrics/drift.json`` (older ones as in
+        ``from_dict``)."""
         return cls.from_dict(json.loads(text))
+
+
+# What every drift-check report since d0e5ff9 holds, and what older ones may lack (filled
+# with an empty one of these).
+_REQUIRED = (
+    "drift_detected",
+    "data_drift",
+    "concept_drift",
+    "retrain_recommended",
+    "tests_run",
+    "tests_drifted",
+    "windows",
+    "decision",
+    "tests",
+)
+_OPTIONAL: dict[str, type] = {
+    "retrain_reasons": list,
+    "investigate": list,
+    "top_drifted_plain": list,
+    "tests_by_kind": dict,
+    "skipped": list,
+    "items": dict,
+    "rules": dict,
+    "top_k": dict,
+}
+
+
+def _missing(f: Field) -> Any:
+    """What a dict that lacks field ``f`` reads as: its default (a number whose default is
+    NaN: ``None``, as the JSON form writes NaN), else empty text, 0 for a count, False for a
+    flag, ``None`` for a number."""
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    if f.default is not MISSING:
+        nan = isinstance(f.default, float) and math.isnan(f.default)
+        return None if nan else f.default
+    return {"str": "", "int": 0, "bool": False}.get(str(f.type))
+
+
+def _filled(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of ``data`` for the fields of dataclass ``cls``, the ones it lacks filled
+    by ``_missing``; keys ``cls`` does not have are left out."""
+    return {f.name: data[f.name] if f.name in data else _missing(f) for f in fields(cls)}
+
+
+def _ranked(tests: list[DriftTest], top_drifted: list[str]) -> list[DriftTest]:
+    """The drifted tests of a report that does not list its findings: the report's top-ten
+    order first, then by effect over floor (a missing one as 0), kind and feature."""
+    rank = {name: i for i, name in enumerate(top_drifted)}
+
+    def ratio(test: DriftTest) -> float:
+        effect, floor = test.effect or 0.0, test.floor or 0.0
+        return effect / floor if floor else effect
+
+    return sorted(
+        (t for t in tests if t.drifted),
+        key=lambda t: (rank.get(t.name, len(rank)), -ratio(t), t.kind, t.feature),
+    )
