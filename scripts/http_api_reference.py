@@ -25,7 +25,8 @@ from panier_service.ranking import RuleIndex
 from panier_service.settings import Settings
 
 TARGET = ROOT / "docs" / "reference" / "http-api.md"
-SWAGGER_UI = "/docs"  # served by fastapi_offline's FastAPIOffline (app.py)
+SWAGGER_UI = "/docs"  # both served by fastapi_offline's FastAPIOffline (app.py)
+REDOC = "/redoc"
 REF = "#/components/schemas/"
 
 
@@ -204,8 +205,10 @@ def build() -> str:
     """The page's Markdown: the intro, one section per endpoint (in the description's
     order), then every schema (by name)."""
     api = service().api
-    if SWAGGER_UI not in {getattr(route, "path", None) for route in api.routes}:
-        raise SystemExit(f"the service has no {SWAGGER_UI} route: update SWAGGER_UI")
+    paths = {getattr(route, "path", None) for route in api.routes}
+    for name, page in (("SWAGGER_UI", SWAGGER_UI), ("REDOC", REDOC)):
+        if page not in paths:
+            raise SystemExit(f"the service has no {page} route: update {name}")
     spec = api.openapi()
     schemas = spec.get("components", {}).get("schemas", {})
     parts = [
@@ -218,8 +221,8 @@ def build() -> str:
         "descriptions in `service/src/panier_service/schemas.py`) by `python "
         "scripts/http_api_reference.py`; edit those, not this page. A running service "
         f"serves the same description at `GET {api.openapi_url}` and shows it in "
-        f"Swagger UI at `GET {SWAGGER_UI}`, which works offline (the service serves its "
-        "scripts and styles itself).\n",
+        f"Swagger UI at `GET {SWAGGER_UI}` and in ReDoc at `GET {REDOC}`, which both work "
+        "offline (the service serves their scripts and styles itself).\n",
         "Limits and defaults are those of the default settings: `--max-items`, "
         "`--max-item-code-length`, `--max-k` and `--default-k` change them, and a "
         "service's own description shows its own (see [Service "

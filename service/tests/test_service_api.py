@@ -312,14 +312,16 @@ def test_openapi_describes_every_endpoint(service):
     assert "--unknown-items reject" in recommend["responses"]["422"]["description"]
 
 
-def test_the_docs_page_needs_no_network(service):
-    """Swagger UI's scripts, styles and icon come from the service itself, not a CDN."""
-    page = service.get("/docs")
+@pytest.mark.parametrize("path, kinds", [("/docs", {".js", ".css"}), ("/redoc", {".js"})])
+def test_the_docs_pages_need_no_network(service, path, kinds):
+    """Swagger UI's scripts, styles and icon, and ReDoc's script (its styles are in it) and
+    icon, come from the service itself, not a CDN."""
+    page = service.get(path)
     assert page.status == 200
     html = page.body.decode()
     assert "http://" not in html and "https://" not in html and "//cdn" not in html
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
+    assert kinds <= {Path(a).suffix for a in assets}
     for asset in assets:
         assert asset.startswith("/") and service.get(asset).status == 200, asset
 

@@ -75,6 +75,19 @@ def test_an_unknown_schema_version_is_refused(model_dir):
     assert f"reads schema_version {SCHEMA_VERSION} only" in message
 
 
+@pytest.mark.parametrize("version", [True, 1.0, "1"])
+def test_a_schema_version_that_only_equals_1_is_refused(model_dir, version):
+    edit_card(model_dir, lambda c: c.update(schema_version=version))
+    assert f"schema_version {version!r} is not supported" in refused(model_dir)
+
+
+@pytest.mark.parametrize("key", ["params", "counts", "libraries"])
+def test_card_sections_that_are_not_objects_are_refused(model_dir, key):
+    edit_card(model_dir, lambda c: c.update({key: [1, 2]}))
+    message = refused(model_dir)
+    assert "model_card.json" in message and f"{key} must be a JSON object, not list" in message
+
+
 def test_a_card_without_schema_version_is_refused(model_dir):
     edit_card(model_dir, lambda c: c.pop("schema_version"))
     assert "schema_version None is not supported" in refused(model_dir)

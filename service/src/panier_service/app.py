@@ -2,9 +2,9 @@
 
 ``create_app`` builds one ``Service`` (the ASGI application, ``asgi``) around one
 ``ModelSource``. ``POST /recommend`` is answered by ``Service`` itself; the other endpoints,
-the OpenAPI description (``openapi``) and its Swagger UI page, whose scripts and styles the
-service serves itself (no CDN: ``/docs`` works offline), are a FastAPI app inside it. The
-model in service and its reloads are ``serving.ModelHolder``'s.
+the OpenAPI description (``openapi``) and its Swagger UI and ReDoc pages, whose scripts and
+styles the service serves itself (no CDN: ``/docs`` and ``/redoc`` work offline), are a
+FastAPI app inside it. The model in service and its reloads are ``serving.ModelHolder``'s.
 """
 
 from __future__ import annotations
@@ -30,7 +30,13 @@ from panier_service.observability import Metrics
 from panier_service.openapi import openapi
 from panier_service.registry import ModelSource
 from panier_service.request_log import RequestLog, StdoutRequestLog
-from panier_service.schemas import ErrorResponse, request_model
+from panier_service.schemas import (
+    ErrorResponse,
+    HealthResponse,
+    ReloadResponse,
+    VersionResponse,
+    request_model,
+)
 from panier_service.serving import ModelHolder, flush_periodically, iso, poll_periodically
 from panier_service.settings import STDOUT, Settings
 
@@ -130,13 +136,25 @@ def create_app(
     async def api_error(request: Request, exc: ApiError):
         return error_response(exc.status, exc.message, **exc.extra)
 
-    @api.get("/health", summary="Liveness and the model in service")
+    @api.get(
+        "/health",
+        summary="Liveness and the model in service",
+        response_model=HealthResponse,
+        response_description="the service runs and serves a model",
+    )
     async def health():
         """``{"status": "ok", "model_version": ...}`` while the service runs (the container
         image's health check)."""
+        # A response returned as is (FastAPI does not pass it through HealthResponse, which
+        # documents it): the health check is polled often.
         return FastJSONResponse({"status": "ok", "model_version": holder.model.version})
 
-    @api.get("/version", summary="The model in service: version, stage, data, params")
+    @api.get(
+        "/version",
+        summary="The model in service: version, stage, data, params",
+        response_model=VersionResponse,
+        response_description="the service, the model in service and its reloads",
+    )
     async def version():
         """The service's name and version; the model in service (version, stage, source,
         content hash, data fingerprint, training params, counts, libraries); when it was
@@ -161,6 +179,8 @@ def create_app(
     @api.post(
         "/admin/reload",
         summary="Reload the model from its source (token required)",
+        response_model=ReloadResponse,
+        response_description="the new model is in service",
         responses={
             403: {
                 "model": ErrorResponse,

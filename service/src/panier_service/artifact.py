@@ -7,8 +7,9 @@ Artifact schema, version 1 (the contract with the pipeline's ``train`` stage): a
     (``"association_rules"``), ``files`` (``{"rules": "rules.parquet", "items":
     "items.parquet"}``: plain file names in the same folder), ``data.fingerprint_sha256``
     (the training data's fingerprint), ``params`` (the training params), ``counts``
-    (``counts.rules`` must equal the rules file's row count) and ``libraries``. Other keys
-    are kept and shown by ``GET /version``.
+    (``counts.rules`` must equal the rules file's row count) and ``libraries``
+    (``params``, ``counts`` and ``libraries`` are JSON objects). ``GET /version`` shows
+    these; other keys are ignored.
 ``rules.parquet``
     one row per rule ``antecedent -> consequent``. Required columns: ``antecedent``
     (list of strings, non-empty, no nulls), ``consequent`` (string, not in its antecedent),
@@ -187,7 +188,8 @@ def _check_card(raw: bytes, path: Path) -> dict[str, Any]:
     if not isinstance(card, dict):
         raise ModelError(f"{path}: must hold a JSON object, not {type(card).__name__}")
     version = card.get("schema_version")
-    if version != SCHEMA_VERSION:
+    # type() rather than ==: true and 1.0 equal 1 in Python but are not the integer 1.
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise ModelError(
             f"{path}: schema_version {version!r} is not supported; this service reads "
             f"schema_version {SCHEMA_VERSION} only. Serve a model trained by a pipeline that "
@@ -212,6 +214,12 @@ def _check_card(raw: bytes, path: Path) -> dict[str, Any]:
             f"{path}: data.fingerprint_sha256 is missing; the card must say "
             "which data trained the model"
         )
+    for key in ("params", "counts", "libraries"):
+        if not isinstance(card.get(key, {}), dict):
+            raise ModelError(
+                f"{path}: {key} must be a JSON object, not {type(card[key]).__name__}; "
+                "the card was not written by the pipeline's train stage: train the model again"
+            )
     counts = card.get("counts", {})
     if not isinstance(counts, dict) or not isinstance(counts.get("rules", 0), int):
         raise ModelError(f"{path}: counts.rules must be an integer")

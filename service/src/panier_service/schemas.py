@@ -3,7 +3,7 @@ and describe them in the OpenAPI description."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +59,125 @@ class RecommendResponse(BaseModel):
         "the other items; empty when every item is known. A basket of unknown "
         "items only gets the popularity fallback. (A service started with "
         "--unknown-items reject answers 422 instead.)"
+    )
+
+
+class HealthResponse(BaseModel):
+    """The answer to ``GET /health``: the service runs and serves a model (it never runs
+    without one)."""
+
+    status: Literal["ok"] = Field(description="always ok: a service that answers is alive")
+    model_version: str = Field(
+        description="the model in service: its registry version, or local- and a prefix of "
+        "its content hash for a model served from a folder"
+    )
+
+
+class ServiceInfo(BaseModel):
+    """The service's own name and version."""
+
+    name: str = Field(description="the distribution's name, panier-service")
+    version: str = Field(description="the service's version")
+
+
+class ModelInfo(BaseModel):
+    """The model in service, from its card and its files."""
+
+    model_version: str = Field(
+        description="its registry version, or local- and a prefix of its content hash for "
+        "a model served from a folder"
+    )
+    stage: str | None = Field(
+        description="the registry stage it was served from; null for a folder"
+    )
+    source: str = Field(
+        description="where it was read from: path: and its folder, or registry: with the "
+        "artifact, version and commit"
+    )
+    schema_version: int = Field(description="the artifact schema version of its card")
+    model: str = Field(description="the kind of model, association_rules")
+    content_sha256: str = Field(
+        description="a SHA-256 over its three files (card, rules, items): changes when any "
+        "of them does"
+    )
+    data_fingerprint_sha256: str = Field(
+        description="the fingerprint of its training data (data.fingerprint_sha256 of its card)"
+    )
+    params: dict[str, Any] = Field(description="the training params, as in its card")
+    counts: dict[str, Any] = Field(
+        description="its card's counts: baskets, items, itemsets, rules, ..."
+    )
+    libraries: dict[str, Any] = Field(
+        description="the libraries that trained it and their versions, as in its card"
+    )
+    rules: int = Field(description="how many rules it serves")
+    items: int = Field(description="how many items its catalog holds")
+
+
+class RefusedVersion(BaseModel):
+    """The version a registry stage points at but which was refused: the old model keeps
+    serving."""
+
+    model_version: str = Field(description="the refused version")
+    commit: str = Field(description="the registry commit it was read from")
+    reason: str = Field(description="why it was refused")
+
+
+class RegistryPoll(BaseModel):
+    """The state of the periodic check of the registry stage."""
+
+    interval_seconds: float | None = Field(
+        description="how often the stage is checked (--poll-seconds)"
+    )
+    last_checked_at: str | None = Field(
+        description="when it was last checked (ISO 8601, UTC); null before the first check"
+    )
+    last_outcome: Literal["unchanged", "reloaded", "refused", "known_refused", "error"] | None = (
+        Field(
+            description="the last check's outcome: unchanged; reloaded (the stage pointed at a "
+            "new version, now served); refused (the new version failed its checks, the old one "
+            "kept); known_refused (still the version refused before, not fetched again); error "
+            "(the registry could not be read); null before the first check"
+        )
+    )
+    last_error: str | None = Field(
+        description="why the last check could not read the registry; null when it could"
+    )
+
+
+class VersionResponse(BaseModel):
+    """The answer to ``GET /version``."""
+
+    service: ServiceInfo = Field(description="the service's name and version")
+    model: ModelInfo = Field(description="the model in service")
+    loaded_at: str = Field(description="when the model in service was loaded (ISO 8601, UTC)")
+    model_source: str | None = Field(
+        description="where reloads read the model: path: and a folder, or registry: with the "
+        "artifact and stage; null for a service started without a source"
+    )
+    last_refused_reload: str | None = Field(
+        description="why the last refused reload (since the service started) was refused; "
+        "null when none was"
+    )
+    refused_version: RefusedVersion | None = Field(
+        description="the registry version last refused, while the stage may still point at "
+        "it; null once a reload succeeds or the stage points back at the version served, and "
+        "for a folder"
+    )
+    registry_poll: RegistryPoll | None = Field(
+        description="the registry poll's state; null unless the service follows a registry "
+        "stage with --poll-seconds over 0"
+    )
+
+
+class ReloadResponse(BaseModel):
+    """The answer to ``POST /admin/reload`` when the new model was swapped in (a refused
+    reload answers 409)."""
+
+    reloaded: Literal[True] = Field(description="always true: the new model is in service")
+    previous_version: str = Field(description="the model served before the reload")
+    model_version: str = Field(
+        description="the model in service now (the same as before when the source had not changed)"
     )
 
 
