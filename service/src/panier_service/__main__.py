@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from panier_service.app import create_app
 from panier_service.artifact import ModelError
 from panier_service.registry import ModelSource
-from panier_service.settings import Settings, env_name, is_flag
+from panier_service.settings import Settings, env_name, is_flag, schema_extra
 
 
 def _argument(parser: argparse._ActionsContainer, name: str) -> None:
@@ -49,7 +49,8 @@ def _argument(parser: argparse._ActionsContainer, name: str) -> None:
         option,
         default=None,
         choices=choices,
-        type=None if choices else kind,
+        # typeshed's add_argument does not take type=None, argparse's own default
+        type=None if choices else kind,  # type: ignore[arg-type]
         metavar=None if choices else name.split("_")[-1].upper(),
         help=help_text,
     )
@@ -69,10 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Every flag can be set by its environment variable, in brackets; a flag wins.",
     )
     groups: dict[str, argparse._ArgumentGroup] = {}
-    for name, field in Settings.model_fields.items():
+    for name in Settings.model_fields:
         if not is_flag(name):
             continue
-        group = (field.json_schema_extra or {}).get("group", "options")
+        group: str = schema_extra(name).get("group", "options")
         if group not in groups:
             groups[group] = parser.add_argument_group(group)
         _argument(groups[group], name)

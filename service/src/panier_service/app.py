@@ -62,6 +62,7 @@ def create_app(
     if polling:
         holder.poll["interval_seconds"] = settings.poll_seconds
     log_to = settings.log_to
+    request_log: RequestLog | None
     if log_to == STDOUT:
         request_log = StdoutRequestLog()
     elif log_to is not None:
@@ -121,7 +122,8 @@ def create_app(
         "popularity fallback. Serves one model version at a time.",
         lifespan=lifespan,
     )
-    api.openapi = lambda: openapi(api, request_type)
+    # FastAPI's documented way to extend the OpenAPI description; mypy forbids method assignment
+    api.openapi = lambda: openapi(api, request_type)  # type: ignore[method-assign]
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

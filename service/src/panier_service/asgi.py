@@ -10,11 +10,12 @@ import time
 
 import orjson
 from fastapi import FastAPI
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from panier_service.errors import EXAMPLE, ApiError, validation_error
 from panier_service.observability import ENDPOINTS, Metrics
 from panier_service.request_log import RequestLog, utc_now
+from panier_service.schemas import BasketRequest
 from panier_service.serving import ModelHolder
 from panier_service.settings import Settings
 
@@ -45,7 +46,7 @@ class Service:
         metrics: Metrics,
         request_log: RequestLog | None,
         settings: Settings,
-        request_type: type[BaseModel],
+        request_type: type[BasketRequest],
     ):
         self.api, self.holder, self.metrics = api, holder, metrics
         self.request_log, self.settings, self.request_type = request_log, settings, request_type

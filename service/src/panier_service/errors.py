@@ -6,6 +6,7 @@ message (400 for a body that is not JSON, 422 for JSON of the wrong shape).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -36,7 +37,7 @@ def error_response(status: int, message: str, **extra: Any) -> Response:
     return FastJSONResponse({"error": message, **extra}, status_code=status)
 
 
-def validation_error(errors: list[dict], max_items: int) -> tuple[int, str, dict]:
+def validation_error(errors: Sequence[Mapping[str, Any]], max_items: int) -> tuple[int, str, dict]:
     """One clear message for pydantic's validation errors: (status, message, details); 400
     for a body that is not JSON, 422 for JSON of the wrong shape."""
     for error in errors:

@@ -3,6 +3,8 @@ outside FastAPI's routing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
@@ -26,7 +28,7 @@ def openapi(app: FastAPI, request_body: type[BaseModel]) -> dict:
     def body(name: str) -> dict:
         return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
 
-    responses = {
+    responses: dict[str, dict[str, Any]] = {
         "200": {
             "description": "up to k items, best first, with evidence",
             "content": body("RecommendResponse"),

@@ -127,7 +127,7 @@ class RuleIndex:
     def _antecedents(self, basket: frozenset[str]) -> list[tuple[str, ...]]:
         """The indexed antecedents that ``basket`` holds."""
         groups, partners = self._ranks, self._partners
-        found = []
+        found: list[tuple[str, ...]] = []
         for item in basket:
             if (item,) in groups:
                 found.append((item,))

@@ -135,8 +135,10 @@ class ModelSource:
         returned by ``ref()``, else resolved now)."""
         if self.path is not None:
             return load_model(self.path)
-        version, commit = ref or resolve_stage(self.registry, self.artifact, self.stage)
-        folder = fetch_version(self.registry, self.artifact, version, commit, Path(self.cache_dir))
+        registry = self.registry
+        assert registry is not None  # __post_init__: exactly one of path and registry
+        version, commit = ref or resolve_stage(registry, self.artifact, self.stage)
+        folder = fetch_version(registry, self.artifact, version, commit, Path(self.cache_dir))
         return load_model(
             folder,
             version=version,

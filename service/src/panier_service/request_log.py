@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import logging
 import os
 import sys
@@ -79,22 +80,22 @@ class RequestLog:
         self._failing = False
         self.write_errors = 0
         self.dropped_lines = 0
-        self._file = None
+        self._file: io.FileIO | None = None
         self._open()  # an unwritable path fails here, at start, not on the first request
 
     @property
     def pending_lines(self) -> int:
         return len(self._buffer)
 
-    def _open_file(self, path: Path):
+    def _open_file(self, path: Path) -> io.FileIO:
         """The file object lines are appended to (unbuffered: ``write`` returns how many
         bytes reached the file, so a write cut short by a full disk is known exactly)."""
         return open(path, "ab", buffering=0)
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self._open_file(self.path)
-        self._size = self._file.seek(0, os.SEEK_END)
+        self._file = file = self._open_file(self.path)
+        self._size = file.seek(0, os.SEEK_END)
         self._offset = 0  # a line cut short in the previous file is written whole again
 
     def _drop_file(self) -> None:
@@ -167,6 +168,7 @@ class RequestLog:
                     self._rotate()
                     written = []  # those are in path.1 now: kept
                 written += self._write_chunk()
+            assert self._file is not None  # _follow opened it, and a failed reopen raised
             if not written or os.fstat(self._file.fileno()).st_nlink > 0:
                 return
             # The file was removed while being written: its lines are gone, write them again.
@@ -192,6 +194,7 @@ class RequestLog:
                 count += 1
         lines = buffer[:count]
         chunk = memoryview(b"".join(lines))[self._offset :]
+        assert self._file is not None  # the caller's _follow opened it
         done = self._file.write(chunk) or 0
         if not done:
             raise OSError(errno.ENOSPC, "the file took no bytes")

@@ -189,11 +189,19 @@ class ErrorResponse(BaseModel):
     error: str = Field(description="what is wrong and, where it helps, how to fix it")
 
 
-def request_model(settings: Settings) -> type[BaseModel]:
+class BasketRequest(BaseModel):
+    """The fields of every ``POST /recommend`` body, without limits: ``request_model``'s
+    subclass declares them again with this instance's, and the service reads these."""
+
+    items: list[str]
+    k: int
+
+
+def request_model(settings: Settings) -> type[BasketRequest]:
     """The ``POST /recommend`` body, with this instance's limits (so OpenAPI shows them)."""
     code = Annotated[str, Field(min_length=1, max_length=settings.max_item_code_length)]
 
-    class RecommendRequest(BaseModel):
+    class RecommendRequest(BasketRequest):
         """A basket and how many items to recommend for it."""
 
         model_config = ConfigDict(

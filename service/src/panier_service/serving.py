@@ -171,6 +171,7 @@ class ModelHolder:
         the one served (and than the one last refused: a broken version is not fetched
         again and again). Returns the outcome, as counted in ``panier_registry_polls``."""
         source = self.source
+        assert source is not None  # app.py polls only a registry source
         self.poll["last_checked_at"] = iso(time.time())
         try:
             ref = await asyncio.to_thread(source.ref)
@@ -194,6 +195,7 @@ class ModelHolder:
             elif ref == self.refused_ref:
                 outcome = "known_refused"
             else:
+                assert ref is not None  # a registry source's ref() is (version, commit)
                 log.info("stage %s now points at %s: reloading", source.stage, ref[0])
                 result = await self.reload(ref)
                 outcome = "reloaded" if result["reloaded"] else "refused"

@@ -11,7 +11,7 @@ this model (``scripts/service_settings_reference.py``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Final, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from panier_service.registry import DEFAULT_ARTIFACT, DEFAULT_STAGE, default_cache_dir
 
 ENV_PREFIX = "PANIER_SERVICE_"
-STDOUT = "-"  # request_log: the JSON lines on standard output
+STDOUT: Final = "-"  # request_log: the JSON lines on standard output
 OFF = ("", "off", "none")  # request_log: no request log
 
 
@@ -176,6 +176,11 @@ def env_name(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
 
 
+def schema_extra(field: str) -> dict[str, Any]:
+    """A setting's ``json_schema_extra``: its ``flag`` and ``group`` (a dict on every field)."""
+    extra = Settings.model_fields[field].json_schema_extra
+    return extra if isinstance(extra, dict) else {}
+
+
 def is_flag(field: str) -> bool:
-    extra = Settings.model_fields[field].json_schema_extra or {}
-    return extra.get("flag", True)
+    return bool(schema_extra(field).get("flag", True))

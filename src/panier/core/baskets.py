@@ -102,7 +102,8 @@ def leave_out_big_baskets(
 
 def baskets_from_lists(transactions: Iterable[Sequence[str]]) -> Baskets:
     """Baskets from an iterable of item lists (one list per basket, duplicates ignored)."""
-    rows, codes = [], []
+    rows: list[int] = []
+    codes: list[str] = []
     n_baskets = 0
     for n_baskets, basket in enumerate(transactions, start=1):
         rows.extend([n_baskets - 1] * len(basket))

@@ -119,7 +119,8 @@ def fingerprint(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256()
     digest.update(",".join(map(str, frame.columns)).encode())
     for name in frame.columns:
-        for part in map(memoryview, _canonical_parts(frame[name])):
+        for raw in _canonical_parts(frame[name]):
+            part = memoryview(raw)
             digest.update(part.nbytes.to_bytes(8, "little"))  # no two columns run together
             digest.update(part)
     return digest.hexdigest()

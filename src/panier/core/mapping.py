@@ -208,10 +208,10 @@ def apply_mapping(
     _refuse_nested(frame, mapping, location)
     out = {}
     for column in S.COLUMNS:
-        source = mapping.get(column)
+        mapped = mapping.get(column)
         out[column] = (
-            frame[source]
-            if source is not None
+            frame[mapped]
+            if mapped is not None
             else pd.Series(pd.NA, index=frame.index, dtype="str")
         )
     used = {source for source in mapping.values() if source is not None}

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from functools import cache
+from typing import TypeGuard
 
 import jinja2
 
@@ -68,7 +69,7 @@ BAR_WIDTH = 40
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import Column, DataFrame, Row, SparkSession
+
+
+def aggregate(frame: DataFrame, *columns: Column) -> Row:
+    """``frame.agg(*columns).first()``: an aggregate without groups always has one row."""
+    row = frame.agg(*columns).first()
+    assert row is not None, "an aggregate without groups has one row"
+    return row
 
 
 def java_available() -> bool:

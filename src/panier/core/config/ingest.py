@@ -6,7 +6,7 @@ from __future__ import annotations
 import codecs
 import re
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import (
     Field,
@@ -18,9 +18,14 @@ from panier.core import schema as S
 from panier.core.config.base import Section
 from panier.core.config.generator import GeneratorParams
 
-SOURCES = ("generator", "file", "url", "s3", "remote", "sql")
-FORMATS = ("auto", "csv", "parquet", "basket_list", "fimi")
-MAPPING_PRESETS = ("auto", "canonical", "retail_export", "retail_export_ii", "basket_list", "fimi")
+SourceKind = Literal["generator", "file", "url", "s3", "remote", "sql"]
+FormatName = Literal["auto", "csv", "parquet", "basket_list", "fimi"]
+MappingPreset = Literal[
+    "auto", "canonical", "retail_export", "retail_export_ii", "basket_list", "fimi"
+]
+SOURCES: tuple[str, ...] = get_args(SourceKind)
+FORMATS: tuple[str, ...] = get_args(FormatName)
+MAPPING_PRESETS: tuple[str, ...] = get_args(MappingPreset)
 
 
 def _known_encoding(name: str) -> str:
@@ -34,7 +39,7 @@ def _known_encoding(name: str) -> str:
 class MappingParams(Section):
     """Which source column feeds each canonical column."""
 
-    preset: Literal[MAPPING_PRESETS] = Field(
+    preset: MappingPreset = Field(
         "auto", description="a shipped mapping; auto: basket_list/fimi by format, else canonical"
     )
     columns: dict[str, str | None] = Field(
@@ -140,7 +145,7 @@ class SqlParams(Section):
 
 
 class IngestParams(Section):
-    source: Literal[SOURCES] = Field(
+    source: SourceKind = Field(
         "generator",
         description="where line items come from: generator, file, url, s3, "
         "remote or sql (docs/how-to/own-data.md)",
@@ -150,7 +155,7 @@ class IngestParams(Section):
         description="the file, http(s) URL, s3:// object or remote:// path read; dvc.yaml "
         "declares it as a dependency of ingest, so that DVC notices when it changes",
     )
-    format: Literal[FORMATS] = Field(
+    format: FormatName = Field(
         "auto",
         description="csv, parquet, basket_list or fimi; auto goes by the file name "
         "(.csv, .tsv, .txt, .parquet, .dat; .gz, .bz2, .xz are read too)",

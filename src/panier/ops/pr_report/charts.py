@@ -65,15 +65,13 @@ def confidence_histogram(
         return ""
     edges = [i / bins for i in range(bins + 1)]
 
-    def counts(frame: pd.DataFrame | None) -> list[int] | None:
-        if frame is None:
-            return None
+    def counts(frame: pd.DataFrame) -> list[int]:
         cut = pd.cut(frame["confidence"].clip(0, 1), edges, include_lowest=True, right=False)
         # The last bin is closed on the right: a confidence of 1.0 belongs to 0.9-1.0.
         cut = cut.fillna(pd.Interval(edges[-2], edges[-1], closed="left"))
         return cut.value_counts(sort=False).reindex(cut.cat.categories, fill_value=0).tolist()
 
-    old, new = counts(base), counts(head)
+    old, new = (counts(base) if base is not None else None), counts(head)
     rows: list[tuple[str, float | None]] = []
     for i in range(bins):
         before = float(old[i]) if old else None

@@ -229,14 +229,15 @@ def _drifted_name(entry: Any) -> str:
 def gate_section(data: ReportData) -> str:
     """The gate's section (the gate stage's ``render_markdown``): open when the gate refused
     the branch's model, collapsed under a one-line summary when it passed."""
-    section = render_gate(data.gate).strip("\n")
-    if not section:
+    gate = data.gate
+    section = render_gate(gate).strip("\n")
+    if not gate or not section:  # no verdict renders as nothing
         return ""
     body = section.split("\n", 1)[1].strip("\n") if "\n" in section else ""
     return render_template(
         "gate.md",
-        passed=bool(data.gate.get("passed")),
-        decision=str(data.gate.get("decision", "")).replace("_", " "),
+        passed=bool(gate.get("passed")),
+        decision=str(gate.get("decision", "")).replace("_", " "),
         section=section,
         body=body,
     )

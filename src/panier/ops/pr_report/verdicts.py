@@ -104,9 +104,11 @@ def validation_verdict(data: ReportData, side: int) -> str:
     """Side 0 (base) or 1 (branch) in words, e.g. "passed (1.00% rejected)"."""
     report = data.validation[side]
     limit = data.param("validate.max_rejected_share", "old" if side == 0 else "new")
+    if report is None:
+        return "no report"
     passed = validation_passed(report, limit)
     if passed is None:
-        return "no report" if report is None else "unknown"
+        return "unknown"
     share = report.get("rejected_share")
     detail = f" ({share:.2%} rejected)" if is_number(share) else ""
     return ("passed" if passed else "**failed**") + detail

@@ -126,7 +126,7 @@ def resolve(repo: Path, stage: str | None = None, version: str | None = None) ->
         return Resolved(found["version"], found["commit"], stage)
     for row in versions(repo):
         if row["version"] == version:
-            return Resolved(version, row["commit"])
+            return Resolved(row["version"], row["commit"])
     raise RegistryError(f"{ARTIFACT} {version} is not registered: see `panier registry show`")
 
 

@@ -96,7 +96,7 @@ def changes_markdown(
             ]
     changed = sorted(changes.changed, key=lambda m: (m[2], m[1]))
     if changed:
-        rows = [
+        changed_rows = [
             (
                 f"{a} -> {b}",
                 f"{jaccard:.2f}",
@@ -110,6 +110,6 @@ def changes_markdown(
             "",
             f"**Changed** ({min(top, len(changed))} of {len(changed)}, least similar first)",
             "",
-            table(header, rows, align="lrll"),
+            table(header, changed_rows, align="lrll"),
         ]
     return "\n".join(lines) + "\n"

@@ -282,7 +282,7 @@ def check_drift(
             for t in sorted(chosen, key=rank_key)
         ]
 
-    by_kind = {}
+    by_kind: dict[str, dict[str, int]] = {}
     for test in tests:
         entry = by_kind.setdefault(test.kind, {"run": 0, "drifted": 0})
         entry["run"] += 1

@@ -288,6 +288,6 @@ def basket_share_tests(
             se,
             detail=detail(i),
         )
-        for i in np.flatnonzero(keep)
+        for i in np.flatnonzero(keep).tolist()
     ]
     return tests, int((~keep).sum())

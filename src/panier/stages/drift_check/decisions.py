@@ -70,13 +70,13 @@ def explain(drifted: list[DriftTest], fdr: float = 0.025) -> None:
     numeric = {t.feature: t for t in drifted if t.kind == "numeric"}
     for feature, parts in _COMPONENTS.items():
         test = numeric.get(feature)
-        causes = [
+        moved = [
             numeric[p]
             for p in parts
             if p in numeric and numeric[p].direction == (test.direction if test else None)
         ]
-        if test and causes:
-            test.detail["explained_by"] = [c.name for c in causes]
+        if test and moved:
+            test.detail["explained_by"] = [c.name for c in moved]
     rules = [t for t in drifted if t.kind == "rule_confidence"]
     causes: dict[str, list[str]] = {}
     for test in rules:
@@ -101,12 +101,10 @@ def explain(drifted: list[DriftTest], fdr: float = 0.025) -> None:
     for test in (t for t in drifted if t.kind == "rule_support"):
         same_rule = confidence.get((test.feature, test.direction))
         members = [*test.detail["antecedent"], test.detail["consequent"]]
-        causes = [same_rule] if same_rule else []
-        causes += sorted(
-            items[(m, test.direction)] for m in members if (m, test.direction) in items
-        )
-        if causes:
-            test.detail["explained_by"] = causes
+        named = [same_rule] if same_rule else []
+        named += sorted(items[(m, test.direction)] for m in members if (m, test.direction) in items)
+        if named:
+            test.detail["explained_by"] = named
 
 
 def retrain_decision(drifted: list[DriftTest]) -> tuple[bool, list[str], list[str]]:
@@ -121,7 +119,9 @@ def retrain_decision(drifted: list[DriftTest]) -> tuple[bool, list[str], list[st
     the baskets are incomplete: retraining on them would learn the fault, so it is not
     recommended until the data is fixed.
     """
-    reasons, investigate, broken = [], [], []
+    reasons: list[str] = []
+    investigate: list[str] = []
+    broken: list[str] = []
     for test in drifted:
         model_relevant = (
             test.kind in ("rule_confidence", "rule_support", "item_share", "new_item", "lost_item")

@@ -95,6 +95,7 @@ def plain_label(test: DriftTest, names: dict[str, str] | None = None) -> str:
             f"now {test.current:.1%}"
         )
     if test.kind == "numeric":
+        assert test.current is not None  # numeric tests compare two means
         change = (test.current / test.reference - 1) if test.reference else float("nan")
         return (
             f"{test.feature} shifted: mean {test.reference:.3g} -> {test.current:.3g} "
@@ -172,6 +173,7 @@ def seasonal_hints(
         if test.kind not in ("item_share", "lost_item", "new_item"):
             continue
         share = counts[column[test.feature]] / n if test.feature in column else 0.0
+        assert test.current is not None  # basket-share tests compare two shares
         test.detail["same_period_last_year"] = float(share)
         floor = test.floor if math.isfinite(test.floor) else 0.0
         test.detail["seasonal"] = bool(float(cohens_h(share, test.current)) < max(floor, 1e-9))

@@ -3,6 +3,8 @@ its top-k metrics, holdout against current, with bootstrap intervals."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -79,7 +81,7 @@ def top_k_comparison(
             draws[window] = np.zeros((samples, len(names)))
     difference = draws["current"] - draws["holdout"]
     for j, name in enumerate(names):
-        entry = {}
+        entry: dict[str, Any] = {}
         for window in ("holdout", "current"):
             low, high = np.quantile(draws[window][:, j], [alpha, 1 - alpha])
             entry[window] = float(points[window][j])

@@ -87,6 +87,7 @@ def noise_floors(reference: Reference, n_current: int, count: int) -> dict[tuple
         )
     basket_level = {"basket_size": ref.baskets.sizes().astype(float)}
     if ref.basket_time is not None and "basket_value" in ref.numeric:
+        assert ref.row_basket is not None  # summarize_lines sets it with basket_value
         value = np.bincount(
             ref.row_basket, weights=ref.rows["unit_price"] * ref.rows["quantity"], minlength=n
         )

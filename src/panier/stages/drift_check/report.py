@@ -67,7 +67,7 @@ def _chart(name: str, table: pd.DataFrame, label: str) -> str:
     return "\n".join(lines)
 
 
-def _top_rows(result: DriftResult) -> list[list[str]]:
+def _top_rows(result: DriftResult) -> list[list[object]]:
     """The top drifted tests as rows: rank, test, what changed, effect (floor), adjusted p."""
     by_name = {t.name: t for t in result.tests}
     rows = []
@@ -198,6 +198,8 @@ def _model_rows(result: DriftResult) -> list[list[str]]:
         )
     no_rec = next((t for t in result.tests if t.kind == "no_recommendation_share"), None)
     if no_rec:
+        # measure_model_quality's test compares two shares: both are set
+        assert no_rec.reference is not None and no_rec.current is not None
         rows.append(
             [
                 "baskets no rule answers",

@@ -74,8 +74,10 @@ def main() -> None:
     for stem in PLOTS:
         io.write_csv(tables[stem], paths.DRIFT_PLOTS / f"{stem}.csv")
     fail_on = params.drift.fail_on_drift
+    if not fail_on:
+        return
     flag = "drift_detected" if fail_on is True else fail_on
-    if fail_on and getattr(result, flag):
+    if getattr(result, flag):
         found = "; ".join(result.top_drifted_plain[:3]) or "see the report"
         raise DriftDetected(
             f"{flag.replace('_', ' ')}: {found}. Details: {paths.DRIFT_REPORT}, "

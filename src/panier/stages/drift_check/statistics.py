@@ -3,6 +3,8 @@ effect sizes, and distances between samples. Pure functions of numbers and array
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 from scipy import stats
 from scipy.special import gammaln
@@ -10,6 +12,12 @@ from scipy.special import gammaln
 MIN_EXPECTED = 5  # categories expected fewer times in either window are pooled (chi-square)
 
 
+@overload
+def cohens_h(p1: np.ndarray, p2: np.ndarray | float) -> np.ndarray: ...
+@overload
+def cohens_h(p1: float, p2: np.ndarray) -> np.ndarray: ...
+@overload
+def cohens_h(p1: float, p2: float) -> float: ...
 def cohens_h(p1: np.ndarray | float, p2: np.ndarray | float) -> np.ndarray | float:
     """Effect size of a difference between two proportions (absolute value)."""
     return np.abs(2 * np.arcsin(np.sqrt(p2)) - 2 * np.arcsin(np.sqrt(p1)))

@@ -82,13 +82,15 @@ def current_window(
             "from": windows.current_start,
             "rows_rejected": len(rejected.current),
         }
+    source_path = params.path
+    assert source_path is not None  # CurrentWindowParams: lines and requests need a path
     if params.source == "requests":
-        log = read_request_log(params.path, params.days, params.max_rejected_share)
+        log = read_request_log(source_path, params.days, params.max_rejected_share)
         summary = summarize_requests(
             baskets_from_lists(log.baskets), log.times.min(), log.times.max()
         )
         return summary, log.report
-    path = Path(params.path)
+    path = Path(source_path)
     result = validate_line_items(_read_table(path), validate, source=str(path))
     if result.rejected_share > params.max_rejected_share:
         top = sorted(result.report["rejected_by_reason"].items(), key=lambda kv: -kv[1])[:3]

@@ -7,7 +7,7 @@ from panier.core import io, paths
 from panier.core.baskets import baskets_from_lines, split_windows
 from panier.core.config import load_params
 from panier.core.errors import DataError
-from panier.core.evaluation import evaluate, leave_one_out
+from panier.core.evaluation import Recommender, evaluate, leave_one_out
 from panier.core.recommend import FallbackRecommender, PopularityRecommender, RuleRecommender
 from panier.core.runner import run_stage
 from panier.stages.evaluate.plots import metrics_by_k_table, rules_plot_table
@@ -27,7 +27,7 @@ def main() -> None:
     ks = params.evaluate.ks
     by_rules = RuleRecommender(rules)
     by_popularity = PopularityRecommender(items.set_index("item_code")["baskets"])
-    models = {
+    models: dict[str, Recommender] = {
         "model": FallbackRecommender(by_rules, by_popularity),
         "rules_only": by_rules,
         "popularity": by_popularity,

@@ -268,10 +268,11 @@ def render_markdown(gate: dict[str, Any] | None) -> str:
     if not checks:
         bullets += gate.get("reasons", [])
     bullets += [f"note: {note}" for note in gate.get("notes", [])]
+    decision = str(gate.get("decision"))  # from JSON: a known decision's str() is itself
     return markdown.render(
         __package__,
         "gate.md",
-        verdict=VERDICTS.get(gate.get("decision"), str(gate.get("decision"))),
+        verdict=VERDICTS.get(decision, decision),
         cases=f"{gate.get('cases', 0):,}",
         window=str(gate.get("window", "?")),
         stage=str(gate.get("stage")),

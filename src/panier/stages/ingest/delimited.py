@@ -114,7 +114,7 @@ def read_delimited(
     if not len(data_lines):
         raise DataError(f"{name} has a header ({', '.join(names)[:120]}) but no data rows")
 
-    info = {"lines": len(starts), "blank_lines": int(blank.sum())}
+    info: dict[str, int | str] = {"lines": len(starts), "blank_lines": int(blank.sum())}
     frame = None
     odd = _odd_lines(buffer, starts, ends, quote_char) if first == 0 else None
     if odd is not None and not len(odd):

@@ -12,6 +12,7 @@ import io
 import logging
 import lzma
 import zlib
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
@@ -30,7 +31,7 @@ from panier.stages.ingest.text_decoding import decode
 
 log = logging.getLogger(__name__)
 
-_COMPRESSIONS = {
+_COMPRESSIONS: dict[bytes, tuple[str, Callable[[io.BytesIO], io.BufferedIOBase]]] = {
     b"\x1f\x8b": ("gzip", lambda f: gzip.GzipFile(fileobj=f)),
     b"BZh": ("bzip2", bz2.BZ2File),
     b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile),
@@ -131,7 +132,9 @@ def _parse_baskets(
     if lines and lines[-1] == "":
         lines.pop()
     cfg = params.baskets
-    basket_of, items, bad = [], [], []
+    basket_of: list[int] = []
+    items: list[str] = []
+    bad: list[str | None] = []
     empty_lines = empty_items = 0
     for number, line in enumerate(lines, start=1):
         line = line.rstrip("\r")

@@ -26,6 +26,7 @@ import lzma
 import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -164,7 +165,7 @@ def _read(params: IngestParams, location: str) -> tuple[pd.DataFrame, dict]:
         frames.append(_named_columns(frame))
         parts.append({"name": blob.name, **part})
         blob.data = b""  # the bytes are parsed: free them before the next file
-    info = {"kind": params.source, "location": location}
+    info: dict[str, Any] = {"kind": params.source, "location": location}
     if len(parts) == 1:
         frame = frames[0]
         info.update({k: v for k, v in parts[0].items() if k != "name"})

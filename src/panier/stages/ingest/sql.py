@@ -105,9 +105,11 @@ def sql_frame(params: IngestParams) -> tuple[pd.DataFrame, str]:
         raise ConfigError(f"ingest.sql.url is not a valid SQLAlchemy URL: {exc}") from None
     try:
         with engine.connect() as connection:
+            statement: sa.Executable
             if cfg.query is not None:
                 statement = sa.text(cfg.query)
             else:
+                assert cfg.table is not None  # IngestParams: exactly one of table and query
                 schema, _, name = cfg.table.rpartition(".")
                 try:
                     table = sa.Table(

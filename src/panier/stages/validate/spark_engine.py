@@ -12,7 +12,7 @@ the DataFrame's (its partitions in order, as Spark reads one Parquet file).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
@@ -24,6 +24,7 @@ from pyspark.sql import types as T
 from panier.core import schema as S
 from panier.core.config import ParsingParams, ValidateParams
 from panier.core.errors import DataError
+from panier.core.spark import aggregate
 from panier.stages.validate import parsing as P
 from panier.stages.validate import spark_parsing as SP
 from panier.stages.validate.line_item_schema import EARLIEST, LATEST
@@ -59,9 +60,9 @@ class SparkValidation:
 
     clean: DataFrame
     rejected: DataFrame
-    report: dict = field(default_factory=dict)
+    report: dict
     #: ``rejected`` with the row order as a column ``ORDER`` (for examples in row order).
-    rejected_in_order: DataFrame | None = None
+    rejected_in_order: DataFrame
 
 
 def _p(column: str) -> str:
@@ -72,7 +73,7 @@ def _positions(frame: DataFrame) -> Column:
     """0-based row positions from ``ORDER`` (monotonically increasing ids count rows within
     each partition, the partition in the upper bits)."""
     part = F.shiftright(ORDER, 33)
-    counts = dict(frame.groupBy(part.alias("p")).count().collect())
+    counts: dict[int, int] = dict(frame.groupBy(part.alias("p")).count().collect())
     starts, total = {}, 0
     for p in sorted(counts):
         starts[p], total = total, total + counts[p]
@@ -116,7 +117,7 @@ def _parse(
         for c in idents
         for i, a in enumerate(SP.identifier_pattern(F.col(_t(c))))
     ]
-    row = frame.agg(*aggs).first()
+    row = aggregate(frame, *aggs)
     parsed, present = {}, {}
     for column in S.COLUMNS:
         dtype, text = kinds[column], F.col(_t(column))
@@ -297,9 +298,10 @@ def validate_line_items_spark(
     )
     table = table.persist(StorageLevel.MEMORY_AND_DISK)
 
-    counts = dict(table.groupBy("_rank").count().collect())
+    counts: dict[int | None, int] = dict(table.groupBy("_rank").count().collect())
     clean_rows = table.where(F.col("_rank").isNull())
-    c = clean_rows.agg(
+    c = aggregate(
+        clean_rows,
         F.count("*").alias("rows"),
         F.count_distinct(item).alias("items"),
         F.count(F.when(F.col(_p(S.CUSTOMER)).isNull(), 1)).alias("no_customer"),
@@ -307,14 +309,15 @@ def validate_line_items_spark(
         F.count(F.when(F.col("_items") > BIG_BASKET_ITEMS, 1)).alias("in_big"),
         F.min(_p(S.TIMESTAMP)).alias("first"),
         F.max(_p(S.TIMESTAMP)).alias("last"),
-    ).first()
-    b = sizes.agg(
+    )
+    b = aggregate(
+        sizes,
         F.count(F.when(~too_large, 1)).alias("invoices"),
         F.count(F.when(~too_large & (F.col("_items") >= 2), 1)).alias("multi"),
         F.count(F.when(too_large, 1)).alias("too_large"),
         F.count(F.when(~too_large & (F.col("_items") > BIG_BASKET_ITEMS), 1)).alias("big"),
         F.count(F.when(~too_large & F.col("_guest"), 1)).alias("guests"),
-    ).first()
+    )
     report = build_report(
         source=source,
         rows_in=sum(counts.values()),
@@ -373,11 +376,12 @@ def _original_text(rows: DataFrame, name: str) -> Column:
     if isinstance(dtype, (T.TimestampNTZType, T.TimestampType)):
         micros = F.date_format(c, "SSSSSS").cast("int")
         clock = (F.hour(c) + F.minute(c) + F.second(c) + micros) != 0
-        got = rows.agg(
+        got = aggregate(
+            rows,
             F.max(F.when(clock, 1).otherwise(0)).alias("time"),
             F.max(F.when(micros != 0, 1).otherwise(0)).alias("sub"),
             F.max(F.when(F.pmod(micros, F.lit(1000)) != 0, 1).otherwise(0)).alias("us"),
-        ).first()
+        )
         pattern = "yyyy-MM-dd"
         if got["time"]:
             pattern += " HH:mm:ss"

@@ -10,6 +10,7 @@ parses here exactly when it parses in the pandas path.
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame
@@ -18,6 +19,7 @@ from pyspark.sql import types as T
 
 from panier.core.config import ParsingParams
 from panier.core.errors import DataError
+from panier.core.spark import aggregate
 from panier.stages.validate import parsing as P
 
 # The characters pandas' str.strip removes: Unicode white space and the C0 separators.
@@ -89,9 +91,13 @@ def non_whole_floats(frame: DataFrame, columns: list[str]) -> dict[str, bool]:
     ]
     if not floats:
         return {}
-    row = frame.agg(
-        *[F.max(F.when(~F.isnan(c) & ~is_whole(F.col(c)), 1).otherwise(0)).alias(c) for c in floats]
-    ).first()
+    row = aggregate(
+        frame,
+        *[
+            F.max(F.when(~F.isnan(c) & ~is_whole(F.col(c)), 1).otherwise(0)).alias(c)
+            for c in floats
+        ],
+    )
     return {c: bool(row[c]) for c in floats}
 
 
@@ -200,9 +206,12 @@ def _micros(parts: dict[str, Column], strict: bool) -> Column:
 
 
 TMP = "_panier_ts_"  # prefix of the intermediate columns of a timestamp's parse
+# The functions below add their intermediate columns to a frame and return it, or, given
+# None, return None and the expressions themselves.
+_Frame = TypeVar("_Frame", DataFrame, None)
 
 
-def _stage(frame: DataFrame | None, columns: dict[str, Column]) -> tuple[DataFrame | None, dict]:
+def _stage(frame: _Frame, columns: dict[str, Column]) -> tuple[_Frame, dict[str, Column]]:
     """With a ``frame``, ``columns`` added to it as intermediate columns and referred to by
     name (Spark then computes each once, and compiles small expressions); without, the
     expressions themselves."""
@@ -213,8 +222,8 @@ def _stage(frame: DataFrame | None, columns: dict[str, Column]) -> tuple[DataFra
 
 
 def _fields(
-    frame: DataFrame | None, text: Column, pattern: str, names: list[str]
-) -> tuple[DataFrame | None, dict[str, Column]]:
+    frame: _Frame, text: Column, pattern: str, names: list[str]
+) -> tuple[_Frame, dict[str, Column]]:
     frame, ok = _stage(frame, {"match": text.rlike(pattern)})
     return _stage(
         frame,
@@ -226,8 +235,8 @@ def _fields(
 
 
 def _iso(
-    text: Column, pattern: str, strict: bool, digits: int, frame: DataFrame | None = None
-) -> tuple[DataFrame | None, Column]:
+    text: Column, pattern: str, strict: bool, digits: int, frame: _Frame
+) -> tuple[_Frame, Column]:
     """Microseconds of ISO 8601 text matching ``pattern`` (fields in ``_FIELDS`` order, then
     an optional offset); fractions beyond ``digits`` digits do not parse, beyond 6 are cut."""
     names = list(_FIELDS) + (["zone"] if pattern is _PANDAS_ISO else [])
@@ -258,12 +267,10 @@ def _iso(
 
 def arrow_iso(text: Column) -> Column:
     """Microseconds of ISO 8601 text without an offset, exactly where pyarrow's cast reads it."""
-    return _iso(text, _ARROW_ISO, True, 6)[1]
+    return _iso(text, _ARROW_ISO, True, 6, None)[1]
 
 
-def strptime_micros(
-    text: Column, fmt: str, frame: DataFrame | None = None
-) -> tuple[DataFrame | None, Column]:
+def strptime_micros(text: Column, fmt: str, frame: _Frame) -> tuple[_Frame, Column]:
     """Microseconds of ``text`` read with strftime format ``fmt`` as pyarrow's strptime reads
     it: numbers of 1 to 2 digits (years 1 to 4), white space before each skipped, the whole
     text consumed, a day past the month's end running on. Raises ``DataError`` for a format
@@ -324,9 +331,11 @@ def decide_text_timestamps(
     if parsing.timestamp_format:
         return "format", parsing.timestamp_format
     values = frame.select(order.alias("o"), text.alias("v")).where(F.col("v").isNotNull())
-    row = values.agg(
-        F.count("*").alias("n"), F.count(F.when(arrow_iso(F.col("v")).isNull(), 1)).alias("bad")
-    ).first()
+    row = aggregate(
+        values,
+        F.count("*").alias("n"),
+        F.count(F.when(arrow_iso(F.col("v")).isNull(), 1)).alias("bad"),
+    )
     if row["bad"] == 0:
         return "arrow_iso", None
     if row["n"] == 0:
@@ -338,9 +347,10 @@ def decide_text_timestamps(
         k: v.replace(r"^\s*", r"^[\t\n\f\r ]*")
         for k, v in {"day": P._DAY_ABOVE_12, "month": P._MONTH_ABOVE_12}.items()
     }
-    found = values.agg(
-        *[F.min(F.when(F.col("v").rlike(p), F.struct("o", "v"))).alias(k) for k, p in java.items()]
-    ).first()
+    found = aggregate(
+        values,
+        *[F.min(F.when(F.col("v").rlike(p), F.struct("o", "v"))).alias(k) for k, p in java.items()],
+    )
     example = {k: (found[k]["v"] if found[k] is not None else None) for k in java}
     best = P.best_format(sample, P.decide_day_first(example["day"], example["month"], parsing))
     return ("format", best) if best else ("none", None)
@@ -351,7 +361,9 @@ def sample_at(values: DataFrame, positions: list[int]) -> pd.Series:
     row order), as text: positions come from each partition's count (partitions follow the
     row order, and ids count the rows within each)."""
     ranked = values.select(F.monotonically_increasing_id().alias("id"), "v")
-    counts = dict(ranked.groupBy(F.shiftright("id", 33).alias("p")).count().collect())
+    counts: dict[int, int] = dict(
+        ranked.groupBy(F.shiftright("id", 33).alias("p")).count().collect()
+    )
     starts, total = {}, 0
     for part in sorted(counts):
         starts[part], total = total, total + counts[part]
@@ -359,7 +371,7 @@ def sample_at(values: DataFrame, positions: list[int]) -> pd.Series:
     for position in positions:
         part = max(p for p in starts if starts[p] <= position)
         wanted.append(part * 2**33 + position - starts[part])
-    picked = dict(ranked.where(F.col("id").isin(sorted(set(wanted)))).collect())
+    picked: dict[int, str] = dict(ranked.where(F.col("id").isin(sorted(set(wanted)))).collect())
     return pd.Series([picked[i] for i in wanted], dtype="str")
 
 
@@ -371,6 +383,7 @@ def parse_text_timestamps(
     ``TMP`` once it is computed)."""
     kind, fmt = how
     if kind == "format":
+        assert fmt is not None  # decide_text_timestamps gives ("format", its format)
         frame, micros = strptime_micros(text, fmt, frame)
     elif kind == "arrow_iso":
         frame, micros = _iso(text, _ARROW_ISO, True, 6, frame)
@@ -378,5 +391,5 @@ def parse_text_timestamps(
         frame, micros = _iso(text, _PANDAS_ISO, False, 9, frame)
     else:
         micros = F.lit(None).cast("long")
-    frame, micros = _stage(frame, {"micros": micros})
-    return frame, timestamp_from_micros(micros["micros"])
+    frame, staged = _stage(frame, {"micros": micros})
+    return frame, timestamp_from_micros(staged["micros"])

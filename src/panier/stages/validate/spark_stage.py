@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame, Row, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -21,7 +21,7 @@ from panier.core import paths
 from panier.core import schema as S
 from panier.core.config import Params
 from panier.core.errors import ConfigError, DataError
-from panier.core.spark import java_available, spark_session, stop_spark
+from panier.core.spark import aggregate, java_available, spark_session, stop_spark
 from panier.stages.validate import input_schema
 from panier.stages.validate import spark_parsing as SP
 from panier.stages.validate.spark_engine import ORDER, validate_line_items_spark
@@ -103,7 +103,7 @@ def examples(rejected: DataFrame) -> pd.DataFrame:
         .orderBy(ORDER)
         .drop("_n", ORDER)
     )
-    frame = rows.toPandas()
+    frame: pd.DataFrame = rows.toPandas()
     return frame.astype({c: "str" for c in frame.columns if c != S.SOURCE_ROW})
 
 
@@ -118,7 +118,7 @@ def observe(frame: DataFrame) -> dict:
         if isinstance(frame.schema[c].dataType, (T.FloatType, T.DoubleType)):
             value = F.when(~F.isnan(value), value)
         present[c] = F.count(value).alias(c)
-    counts = frame.agg(*present.values()).first() if wanted else {}
+    counts: Row | dict = aggregate(frame, *present.values()) if wanted else {}
     columns = {}
     for c in wanted:
         dtype = frame.schema[c].dataType
