@@ -1,4 +1,5 @@
-"""The code passes the project's linter (the settings in pyproject.toml), as CI requires."""
+"""The code passes the project's linter and type checker (the settings in pyproject.toml), as
+CI requires."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ def test_ruff_finds_nothing():
         capture_output=True,
         text=True,
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_nothing():
+    """[tool.mypy] in pyproject.toml: the pipeline's and the service's sources type-check (its
+    cache, .mypy_cache at the root, is git-ignored)."""
+    mypy = Path(sys.executable).parent / "mypy"
+    result = subprocess.run([str(mypy)], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
