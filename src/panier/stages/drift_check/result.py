@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
 from panier.core import io
@@ -54,10 +54,20 @@ class DriftTest:
     def name(self) -> str:
         return f"{self.kind}: {self.feature}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The test as plain data. Field by field rather than ``dataclasses.asdict``, which
+        deep-copies every value: a report can hold hundreds of thousands of tests."""
+        out = {name: getattr(self, name) for name in _TEST_FIELDS}
+        out["detail"] = dict(self.detail)
+        return out
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DriftTest:
         """A test from its dict form; what an older report lacks is filled (``_filled``)."""
         return cls(**_filled(cls, data))
+
+
+_TEST_FIELDS = tuple(f.name for f in fields(DriftTest))
 
 
 @dataclass
@@ -142,7 +152,7 @@ class DriftResult:
         """The result as plain data, values as computed (``to_json`` rounds them)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["findings"] = [f.to_dict() for f in self.findings]
-        out["tests"] = [asdict(t) for t in self.tests]
+        out["tests"] = [t.to_dict() for t in self.tests]
         return out
 
     def to_json(self) -> str:
