@@ -223,18 +223,6 @@ def finding(test: DriftTest) -> Finding:
     """A drifted test as the report lists it: group, kind, feature, label, effect, adjusted
     p-value, and what its kind adds (values before and after, direction, rule parts, the
     products a new one is bought with, the seasonal hint, what explains it)."""
-    return Finding(
-        group=test.group,
-        kind=test.kind,
-        feature=test.feature,
-        subject=test.subject,
-        label=test.label,
-        effect=test.effect,
-        p_adjusted=test.p_adjusted,
-        floor=test.floor,
-        reference=test.reference,
-        current=test.current,
-        direction=test.direction,
-        n_current=test.n_current,
-        detail={k: test.detail[k] for k in _FINDING_DETAIL if k in test.detail},
+    return Finding.of_test(
+        test, detail={k: test.detail[k] for k in _FINDING_DETAIL if k in test.detail}
     )

@@ -104,8 +104,9 @@ class Finding:
         return cls(**values)
 
     @classmethod
-    def of_test(cls, test: DriftTest) -> Finding:
-        """The finding of a drifted test of a report from before findings were listed."""
+    def of_test(cls, test: DriftTest, detail: dict[str, Any] | None = None) -> Finding:
+        """The finding of drifted ``test``, with ``detail`` (none for a report from before
+        findings were listed)."""
         return cls(
             group=test.group,
             kind=test.kind,
@@ -119,6 +120,7 @@ class Finding:
             current=test.current,
             direction=test.direction,
             n_current=test.n_current,
+            detail=detail or {},
         )
 
 
