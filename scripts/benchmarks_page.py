@@ -37,6 +37,7 @@ FIGURES = {
     "mining_guard": ["concepts/mining-guard.md"],
     "pipeline_scale": ["how-to/engines-and-sweeps.md"],
     "pmml": ["reference/pmml.md"],
+    "report_writing": ["concepts/drift-check.md"],
     "request_log": ["reference/request-log.md"],
     "serve_load": ["how-to/serve.md"],
     "spark_cluster": ["how-to/spark-cluster.md"],

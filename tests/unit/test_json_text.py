@@ -5,9 +5,6 @@ ISO format), byte for byte, and a value JSON cannot hold refused as json refuses
 
 from __future__ import annotations
 
-import json
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,29 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from panier.core.io import json_text
-
-
-def normalised(value):
-    """The promise, written plainly: what each value becomes before json.dumps."""
-    if isinstance(value, dict):
-        return {str(k): normalised(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [normalised(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        return round(value, 6) if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
-
-
-def dumped(value) -> str:
-    return json.dumps(normalised(value), indent=2, sort_keys=True) + "\n"
-
+from support.json_reference import dumped
 
 scalars = st.one_of(
     st.none(),
